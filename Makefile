@@ -1,0 +1,54 @@
+# todoflow: every target installs what it needs; `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+UV_VERSION := 0.13.9
+
+.DEFAULT_GOAL := help
+
+.PHONY: help setup up down status test lint typecheck bench migrate lock clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.lock pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+	$(VENV)/bin/uv pip sync -q --python $(PY) requirements.lock
+	$(VENV)/bin/uv pip install -q --python $(PY) --no-deps -e .
+	touch $(STAMP)
+
+setup: $(STAMP) ## create .venv from the lock file (Python 3.11)
+
+up: $(STAMP) ## start PostgreSQL, Kafka, Airflow and the API on 127.0.0.1; prints URLs and credentials
+	$(PY) -m todoflow.devstack up
+
+down: $(STAMP) ## stop every local service started by `make up` or the tests
+	$(PY) -m todoflow.devstack down
+
+status: $(STAMP) ## show which local services are running
+	$(PY) -m todoflow.devstack status
+
+lint: $(STAMP) ## ruff over the whole repo
+	$(VENV)/bin/ruff check .
+
+typecheck: $(STAMP) ## mypy over the application package
+	$(VENV)/bin/mypy
+
+test: lint ## ruff, then the whole test suite against real PostgreSQL, Kafka and Airflow
+	$(PY) -m pytest
+
+bench: $(STAMP) ## run the benchmarks and rewrite docs/benchmarks.md
+	$(PY) -m todoflow.bench
+
+migrate: $(STAMP) ## apply Alembic migrations to DATABASE_URL (default: the local cluster)
+	$(PY) -m todoflow.cli migrate
+
+lock: $(STAMP) ## re-resolve requirements.lock from pyproject.toml
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+
+clean: down ## stop everything and delete .dev (local data) and .venv
+	rm -rf .dev $(VENV)

@@ -1,0 +1,113 @@
+"""Shared fixtures: the real local PostgreSQL and Kafka, started here when not already running."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import psycopg
+import pytest
+
+from todoflow.devstack import kafka as local_kafka
+from todoflow.devstack import postgres as local_pg
+
+TEST_DB = os.environ.get("TODOFLOW_TEST_DB", "todoflow_test")
+APP_TABLES = (
+    "notifications",
+    "task_event_log",
+    "event_outbox",
+    "tasks",
+    "recurring_tasks",
+    "revoked_tokens",
+    "login_failures",
+    "users",
+)
+
+# Everything the application reads from the environment points at the test services.
+os.environ["DATABASE_URL"] = local_pg.admin_url(TEST_DB)
+os.environ.setdefault("JWT_SECRET_KEY", "test-only-" + uuid.uuid4().hex)
+os.environ.pop("KAFKA_BOOTSTRAP_SERVERS", None)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[None]:
+    """The local PostgreSQL cluster; stopped afterwards only if this session started it."""
+    started = not local_pg.is_running()
+    local_pg.start()
+    yield
+    if started:
+        local_pg.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(postgres_server: None) -> str:
+    """A fresh test database at the latest migration."""
+    from todoflow.core import db
+
+    url = local_pg.recreate_database(TEST_DB)
+    db.upgrade(url)
+    return url
+
+
+@pytest.fixture
+def clean_db(database_url: str) -> str:
+    """The test database with every application table emptied (priorities stay seeded)."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f"TRUNCATE {', '.join(APP_TABLES)} RESTART IDENTITY CASCADE")
+    return database_url
+
+
+@pytest.fixture
+def pg(clean_db: str) -> Iterator[psycopg.Connection[Any]]:
+    """An autocommit connection to the emptied test database."""
+    with psycopg.connect(clean_db, autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    """The local Kafka broker with the project's topics; stopped afterwards only if started here."""
+    from todoflow.core.topics import ensure_topics
+
+    started = not local_kafka.is_running()
+    local_kafka.start()
+    ensure_topics()
+    yield f"127.0.0.1:{local_kafka.LOCAL_KAFKA_PORT}"
+    if started:
+        local_kafka.stop()
+
+
+@pytest.fixture
+def consume(kafka_bootstrap: str) -> Callable[..., list[Any]]:
+    """consume(topic, n, timeout=...) reads n messages of topic from its beginning with a fresh group."""
+    from confluent_kafka import Consumer
+
+    def _consume(topic: str, n: int, timeout: float = 20.0, **config: Any) -> list[Any]:
+        consumer = Consumer(
+            {
+                "bootstrap.servers": kafka_bootstrap,
+                "group.id": f"test-{uuid.uuid4().hex}",
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": False,
+                **config,
+            }
+        )
+        consumer.subscribe([topic])
+        messages: list[Any] = []
+        deadline = time.monotonic() + timeout
+        try:
+            while len(messages) < n and time.monotonic() < deadline:
+                message = consumer.poll(0.5)
+                if message is None:
+                    continue
+                if message.error():
+                    raise RuntimeError(message.error())
+                messages.append(message)
+        finally:
+            consumer.close()
+        return messages
+
+    return _consume

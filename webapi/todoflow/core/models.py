@@ -1,0 +1,247 @@
+"""The schema: SQLAlchemy 2 typed models, the single source of truth that Alembic migrates."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+RECURRENCE_TYPES = ("daily", "weekly", "monthly", "yearly")
+MAX_INTERVAL = 52
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base with deterministic constraint names (so migrations can drop them)."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def _uuid_pk() -> Mapped[uuid.UUID]:
+    return mapped_column(UUID(as_uuid=True), primary_key=True, server_default=text("gen_random_uuid()"))
+
+
+def _created() -> Mapped[datetime]:
+    return mapped_column(DateTime(timezone=True), nullable=False, server_default=text("now()"))
+
+
+class User(Base):
+    """An account; owns everything else."""
+
+    __tablename__ = "users"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    email: Mapped[str] = mapped_column(String(320), nullable=False, unique=True)
+    password_hash: Mapped[str] = mapped_column(Text, nullable=False)
+    timezone: Mapped[str] = mapped_column(String(64), nullable=False, server_default="UTC")
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _created()
+
+    __table_args__ = (CheckConstraint("email = lower(email)", name="email_lowercase"),)
+
+
+class Priority(Base):
+    """Priority levels (seeded: low, medium, high, urgent)."""
+
+    __tablename__ = "priorities"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(20), nullable=False, unique=True)
+    level: Mapped[int] = mapped_column(Integer, nullable=False, unique=True)
+
+
+class RecurringTask(Base):
+    """A recurrence rule that the expansion job turns into task instances."""
+
+    __tablename__ = "recurring_tasks"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    title: Mapped[str] = mapped_column(String(500), nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
+    priority_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("priorities.id"), nullable=True)
+    recurrence_type: Mapped[str] = mapped_column(String(20), nullable=False)
+    recurrence_interval: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
+    start_date: Mapped[date] = mapped_column(Date, nullable=False)
+    end_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    last_created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    next_due_at: Mapped[date] = mapped_column(Date, nullable=False, index=True)
+    # Index n of next_due_at in the series anchored at start_date: occurrence n is always
+    # computed from the anchor, never from the previous occurrence, so month ends never drift.
+    next_index: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _created()
+
+    __table_args__ = (
+        CheckConstraint("recurrence_type IN ('daily', 'weekly', 'monthly', 'yearly')", name="recurrence_type_known"),
+        CheckConstraint(f"recurrence_interval BETWEEN 1 AND {MAX_INTERVAL}", name="interval_range"),
+        CheckConstraint("end_date IS NULL OR end_date >= start_date", name="end_after_start"),
+        CheckConstraint("next_index >= 0", name="next_index_nonnegative"),
+        CheckConstraint("next_due_at >= start_date", name="next_due_after_start"),
+        Index("ix_recurring_tasks_user_id_next_due_at", "user_id", "next_due_at"),
+        Index("ix_recurring_tasks_user_id_is_active", "user_id", "is_active"),
+        # The expansion job scans active series that are due.
+        Index("ix_recurring_tasks_due_active", "next_due_at", postgresql_where=text("is_active")),
+    )
+
+
+class Task(Base):
+    """A task; deletion is soft (deleted_at) so history and series bookkeeping survive it."""
+
+    __tablename__ = "tasks"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    )
+    title: Mapped[str] = mapped_column(String(500), nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
+    priority_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("priorities.id"), nullable=True)
+    due_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    completed: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    is_recurring: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
+    recurrence_pattern: Mapped[str | None] = mapped_column(String(100), nullable=True)  # seed's legacy column
+    notified: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
+    recurring_task_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("recurring_tasks.id", ondelete="SET NULL"), nullable=True
+    )
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _created()
+
+    __table_args__ = (
+        UniqueConstraint("recurring_task_id", "due_date", name="uq_tasks_recurring_task_id_due_date"),
+        CheckConstraint("completed = (completed_at IS NOT NULL)", name="completed_has_timestamp"),
+        Index("ix_tasks_user_id_due_date", "user_id", "due_date"),
+        Index("ix_tasks_user_id_created_at", "user_id", "created_at"),
+        # The due sweep reads only open, not-yet-notified tasks with a due date.
+        Index(
+            "ix_tasks_sweep_open_unnotified",
+            "due_date",
+            postgresql_where=text("NOT completed AND NOT notified AND deleted_at IS NULL AND due_date IS NOT NULL"),
+        ),
+    )
+
+
+class TaskEventLog(Base):
+    """The task history written from Kafka; no foreign key so it outlives its task."""
+
+    __tablename__ = "task_event_log"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False, unique=True)
+    task_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    user_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), nullable=True)
+    event_type: Mapped[str] = mapped_column(String(50), nullable=False)
+    event_data: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    event_timestamp: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    created_at: Mapped[datetime] = _created()
+
+    __table_args__ = (
+        Index("ix_task_event_log_task_id_created_at", "task_id", "created_at"),
+        Index("ix_task_event_log_event_type_created_at", "event_type", "created_at"),
+    )
+
+
+class EventOutbox(Base):
+    """Events written in the same transaction as the change; the relay publishes them to Kafka."""
+
+    __tablename__ = "event_outbox"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False, unique=True)
+    topic: Mapped[str] = mapped_column(String(100), nullable=False)
+    message_key: Mapped[str] = mapped_column(Text, nullable=False)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    # The writing transaction's id: with pg_snapshot_xmin it lets the relay read in commit-safe order.
+    txid: Mapped[int] = mapped_column(
+        BigInteger, nullable=False, server_default=text("pg_current_xact_id()::text::bigint")
+    )
+    created_at: Mapped[datetime] = _created()
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    __table_args__ = (
+        Index("ix_event_outbox_unpublished", "txid", "id", postgresql_where=text("published_at IS NULL")),
+        Index("ix_event_outbox_published_at", "published_at", postgresql_where=text("published_at IS NOT NULL")),
+    )
+
+
+class Notification(Base):
+    """The in-app inbox that the due sweep fills."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    )
+    task_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False)
+    kind: Mapped[str] = mapped_column(String(50), nullable=False, server_default="task-due-soon")
+    title: Mapped[str] = mapped_column(String(500), nullable=False)
+    message: Mapped[str] = mapped_column(Text, nullable=False)
+    due_date: Mapped[date] = mapped_column(Date, nullable=False)
+    created_at: Mapped[datetime] = _created()
+    read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    __table_args__ = (
+        # One reminder per task and due date, however many sweeps overlap or rerun.
+        UniqueConstraint("task_id", "kind", "due_date", name="uq_notifications_task_kind_due"),
+        Index("ix_notifications_user_id_created_at", "user_id", "created_at"),
+    )
+
+
+class RevokedToken(Base):
+    """JWTs revoked by logout; rows past their expiry can be purged."""
+
+    __tablename__ = "revoked_tokens"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    )
+    token_type: Mapped[str] = mapped_column(String(16), nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, index=True)
+    revoked_at: Mapped[datetime] = _created()
+
+
+class LoginFailure(Base):
+    """Failed logins, counted per email to rate-limit guessing across all API workers."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), nullable=False)
+    remote_addr: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    attempted_at: Mapped[datetime] = _created()
+
+    __table_args__ = (Index("ix_login_failures_email_attempted_at", "email", "attempted_at"),)

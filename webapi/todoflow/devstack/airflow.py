@@ -1,0 +1,127 @@
+"""Airflow 3 for the local stack: api-server, scheduler, dag-processor and triggerer with this repo's DAGs."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+from todoflow.core.settings import DEV_DIR, LOCAL_PG_PORT, REPO_ROOT
+from todoflow.devstack import procs
+
+AIRFLOW_HOME = DEV_DIR / "airflow"
+SECRETS_FILE = AIRFLOW_HOME / "local-secrets.json"
+PASSWORDS_FILE = AIRFLOW_HOME / "simple_auth_manager_passwords.json"
+API_PORT = 8080
+API_URL = f"http://127.0.0.1:{API_PORT}"
+ADMIN_USER = "admin"
+COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+METADATA_DB = "airflow"
+
+
+def _local_secrets() -> dict[str, str]:
+    """Secrets of the local Airflow, generated once per machine and kept under .dev (never in the repo)."""
+    if SECRETS_FILE.exists():
+        return json.loads(SECRETS_FILE.read_text())
+    AIRFLOW_HOME.mkdir(parents=True, exist_ok=True)
+    values = {
+        "jwt_secret": secrets.token_urlsafe(32),
+        "api_secret_key": secrets.token_urlsafe(32),
+        "fernet_key": Fernet.generate_key().decode(),
+        "admin_password": secrets.token_urlsafe(12),
+    }
+    SECRETS_FILE.write_text(json.dumps(values))
+    SECRETS_FILE.chmod(0o600)
+    return values
+
+
+def airflow_env(metadata_db: str = METADATA_DB, base: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment every local Airflow process (and dag.test in the tests) runs with."""
+    env = dict(os.environ if base is None else base)
+    values = _local_secrets()
+    metadata_url = f"postgresql+psycopg://todoflow@127.0.0.1:{LOCAL_PG_PORT}/{metadata_db}"
+    env.update(
+        {
+            "AIRFLOW_HOME": str(AIRFLOW_HOME),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_url,
+            # psycopg 3 serves the async engine too; Airflow would otherwise want asyncpg.
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC": metadata_url,
+            "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "dags"),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO_ROOT / "plugins"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__PARALLELISM": "8",
+            "AIRFLOW__CORE__FERNET_KEY": values["fernet_key"],
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{API_URL}/execution/",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(PASSWORDS_FILE),
+            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__API__PORT": str(API_PORT),
+            "AIRFLOW__API__BASE_URL": API_URL,
+            "AIRFLOW__API__SECRET_KEY": values["api_secret_key"],
+            "AIRFLOW__API__WORKERS": "1",
+            "AIRFLOW__API_AUTH__JWT_SECRET": values["jwt_secret"],
+            "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(AIRFLOW_HOME / "logs"),
+            "AIRFLOW__METRICS__STATSD_ON": "True",
+            "AIRFLOW__METRICS__STATSD_HOST": "127.0.0.1",
+            "AIRFLOW__METRICS__STATSD_PORT": "8125",
+            "AIRFLOW__METRICS__STATSD_PREFIX": "airflow",
+            "PYTHONPATH": os.pathsep.join(p for p in (str(REPO_ROOT / "webapi"), env.get("PYTHONPATH", "")) if p),
+        }
+    )
+    return env
+
+
+def admin_password() -> str:
+    return _local_secrets()["admin_password"]
+
+
+def _airflow_bin() -> str:
+    candidate = Path(sys.executable).with_name("airflow")
+    return str(candidate) if candidate.exists() else (shutil.which("airflow") or "airflow")
+
+
+def migrate(env: dict[str, str]) -> None:
+    """Create or upgrade Airflow's metadata database."""
+    subprocess.run([_airflow_bin(), "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
+
+
+def is_running() -> bool:
+    return procs.port_open(API_PORT)
+
+
+def start() -> None:
+    """Migrate the metadata database and start every Airflow component in the background."""
+    env = airflow_env()
+    AIRFLOW_HOME.mkdir(parents=True, exist_ok=True)
+    PASSWORDS_FILE.write_text(json.dumps({ADMIN_USER: admin_password()}))
+    PASSWORDS_FILE.chmod(0o600)
+    migrate(env)
+    for component in COMPONENTS:
+        if procs.read_pid(f"airflow-{component}") is None:
+            procs.start(
+                f"airflow-{component}",
+                [_airflow_bin(), component],
+                env,
+                AIRFLOW_HOME / "logs" / f"{component}.log",
+            )
+    procs.wait_for(_healthy, "Airflow api-server", 180, AIRFLOW_HOME / "logs" / "api-server.log")
+
+
+def _healthy() -> bool:
+    with urllib.request.urlopen(f"{API_URL}/api/v2/monitor/health", timeout=3) as response:  # noqa: S310
+        return response.status == 200
+
+
+def stop() -> bool:
+    stopped = False
+    for component in COMPONENTS:
+        stopped |= procs.stop(f"airflow-{component}", timeout=30)
+    return stopped

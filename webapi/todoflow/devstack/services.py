@@ -1,0 +1,65 @@
+"""The services of the local stack in start order, each with start, stop and is_running."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from todoflow.devstack import airflow, kafka, postgres, procs
+
+API_PORT = 8000
+API_URL = f"http://127.0.0.1:{API_PORT}"
+
+
+def _external_database() -> bool:
+    """DATABASE_URL set by the operator means a database we do not manage."""
+    return bool(os.environ.get("DATABASE_URL"))
+
+
+def _start_postgres() -> None:
+    if not _external_database():
+        postgres.start()
+    from todoflow.core import db
+
+    db.upgrade()
+
+
+def _start_kafka() -> None:
+    if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        kafka.start()
+    from todoflow.core.topics import ensure_topics
+
+    ensure_topics()
+
+
+START: dict[str, Callable[[], None]] = {
+    "postgres": _start_postgres,
+    "kafka": _start_kafka,
+    "airflow": airflow.start,
+}
+STOP: dict[str, Callable[[], bool]] = {
+    "postgres": postgres.stop,
+    "kafka": kafka.stop,
+    "airflow": airflow.stop,
+}
+RUNNING: dict[str, Callable[[], bool]] = {
+    "postgres": postgres.is_running,
+    "kafka": kafka.is_running,
+    "airflow": airflow.is_running,
+}
+ORDER: tuple[str, ...] = tuple(START)
+
+
+def start(name: str) -> None:
+    START[name]()
+
+
+def stop(name: str) -> bool:
+    return STOP[name]()
+
+
+def is_running(name: str) -> bool:
+    return RUNNING[name]()
+
+
+__all__ = ["API_URL", "ORDER", "is_running", "procs", "start", "stop"]
