@@ -24,6 +24,7 @@ APP_TABLES = (
     "revoked_tokens",
     "login_failures",
     "users",
+    "consumed_events",
 )
 
 # Everything the application reads from the environment points at the test services.

@@ -22,6 +22,7 @@ EXPECTED_TABLES = {
     "notifications",
     "revoked_tokens",
     "login_failures",
+    "consumed_events",
 }
 
 
@@ -52,3 +53,25 @@ def test_models_and_migrations_agree(database_url: str) -> None:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
     engine.dispose()
     assert diff == []
+
+
+def test_sql_occurrence_function_matches_python(database_url: str) -> None:
+    import random
+    from datetime import date, timedelta
+
+    from todoflow.core.recurrence import occurrence
+
+    rng = random.Random(7)
+    cases = (
+        [
+            (date(2026, 1, 1) + timedelta(days=rng.randint(-800, 800)), kind, rng.randint(1, 52), rng.randint(0, 60))
+            for kind in ("daily", "weekly", "monthly", "yearly")
+            for _ in range(100)
+        ]
+        + [(date(2024, 1, 31), "monthly", 1, n) for n in range(14)]
+        + [(date(2024, 2, 29), "yearly", 1, n) for n in range(9)]
+    )
+    with psycopg.connect(database_url) as conn:
+        for anchor, kind, step, n in cases:
+            got = conn.execute("SELECT todoflow_occurrence(%s, %s, %s, %s)", (anchor, kind, step, n)).fetchone()[0]
+            assert got == occurrence(anchor, kind, step, n), (anchor, kind, step, n)

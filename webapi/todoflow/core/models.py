@@ -245,3 +245,15 @@ class LoginFailure(Base):
     attempted_at: Mapped[datetime] = _created()
 
     __table_args__ = (Index("ix_login_failures_email_attempted_at", "email", "attempted_at"),)
+
+
+class ConsumedEvent(Base):
+    """Event ids a consumer group has already processed, written in the same transaction as the work."""
+
+    __tablename__ = "consumed_events"
+
+    consumer_group: Mapped[str] = mapped_column(String(100), primary_key=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    consumed_at: Mapped[datetime] = _created()
+
+    __table_args__ = (Index("ix_consumed_events_consumed_at", "consumed_at"),)

@@ -1,0 +1,55 @@
+"""`todoflow <command>`: the one entry point of the application image (API, relay, jobs, operations).
+
+Each command lives in its own module exposing `add_arguments(parser)` and `run(args) -> int`; the
+Airflow job pods and local subprocesses run exactly these commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+# command -> (module, one-line help); modules are imported only when their command runs.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "migrate": ("todoflow.ops.migrate", "apply database migrations (Alembic) to DATABASE_URL"),
+    "create-topics": ("todoflow.ops.topics", "create the Kafka topics with their configured settings"),
+    "relay": ("todoflow.relay.main", "publish the event outbox to Kafka (long-running)"),
+    "expand-recurrences": ("todoflow.jobs.expand", "create due occurrences of recurring tasks"),
+    "sweep-due": ("todoflow.jobs.sweep", "notify owners of open tasks due soon"),
+    "write-event-log": ("todoflow.jobs.event_log", "write task events from Kafka into task_event_log"),
+    "check-schedules": ("todoflow.jobs.quality", "run the data-quality checks over the schedules"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="todoflow", description=__doc__.splitlines()[0])
+    parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="command")
+    for name, (module_name, help_text) in COMMANDS.items():
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        command.set_defaults(_module=module_name)
+        if name == _requested_command():
+            importlib.import_module(module_name).add_arguments(command)
+    return parser
+
+
+def _requested_command() -> str | None:
+    return next((arg for arg in sys.argv[1:] if arg in COMMANDS), None)
+
+
+def main(argv: list[str] | None = None) -> int:
+    if argv is not None:
+        sys.argv = [sys.argv[0], *argv]
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr
+    )
+    module = importlib.import_module(args._module)
+    return int(module.run(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""JSON Schemas of the events (core/schemas/<event-type>.json): checked whenever an event is written."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+
+from todoflow.core.events import TOPICS
+
+SCHEMA_DIR = Path(__file__).with_name("schemas")
+
+
+class InvalidEvent(ValueError):
+    """An event that does not match its schema."""
+
+
+@cache
+def validator(event_type: str) -> Draft202012Validator:
+    if event_type not in TOPICS:
+        raise InvalidEvent(f"unknown event type {event_type!r}")
+    schema = json.loads((SCHEMA_DIR / f"{event_type}.json").read_text())
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema, format_checker=FormatChecker())
+
+
+def validate_event(event: dict[str, Any]) -> None:
+    """Raise InvalidEvent naming the first problem if event does not match its type's schema."""
+    event_type = event.get("event_type")
+    if not isinstance(event_type, str):
+        raise InvalidEvent("event has no event_type")
+    error = next(iter(sorted(validator(event_type).iter_errors(event), key=lambda e: list(e.path))), None)
+    if error is not None:
+        where = "/".join(str(p) for p in error.path) or "(root)"
+        raise InvalidEvent(f"{event_type} event invalid at {where}: {error.message}")

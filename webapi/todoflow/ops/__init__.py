@@ -1,0 +1,1 @@
+"""Operational commands: migrations and topic creation."""

@@ -1,0 +1,18 @@
+"""`todoflow create-topics`: create any missing Kafka topic with its configured settings."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from todoflow.core.topics import ensure_topics
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the brokers")
+
+
+def run(args: argparse.Namespace) -> int:
+    created = ensure_topics(timeout=args.timeout)
+    logging.getLogger(__name__).info("topics created: %s", ", ".join(created) or "none (all existed)")
+    return 0
