@@ -12,7 +12,7 @@ import os
 import platform
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from todoflow.core.settings import REPO_ROOT
 
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"bench {name}: running", file=sys.stderr)
         section = module.run()
-        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         (SECTIONS / f"{name}.md").write_text(f"{section.rstrip()}\n\n_Measured {stamp}: {machine()}._\n")
     parts = [(SECTIONS / f"{name}.md") for name in BENCHMARKS]
     body = "\n\n".join(p.read_text().rstrip() for p in parts if p.exists())
