@@ -25,6 +25,7 @@ APP_TABLES = (
     "login_failures",
     "users",
     "consumed_events",
+    "quality_results",
 )
 
 # Everything the application reads from the environment points at the test services.

@@ -23,6 +23,7 @@ EXPECTED_TABLES = {
     "revoked_tokens",
     "login_failures",
     "consumed_events",
+    "quality_results",
 }
 
 

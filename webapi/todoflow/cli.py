@@ -14,12 +14,13 @@ import sys
 # command -> (module, one-line help); modules are imported only when their command runs.
 COMMANDS: dict[str, tuple[str, str]] = {
     "migrate": ("todoflow.ops.migrate", "apply database migrations (Alembic) to DATABASE_URL"),
+    "serve-api": ("todoflow.api.serve", "serve the REST API with gunicorn (long-running)"),
     "create-topics": ("todoflow.ops.topics", "create the Kafka topics with their configured settings"),
     "relay": ("todoflow.relay.main", "publish the event outbox to Kafka (long-running)"),
     "expand-recurrences": ("todoflow.jobs.expand", "create due occurrences of recurring tasks"),
     "sweep-due": ("todoflow.jobs.sweep", "notify owners of open tasks due soon"),
     "write-event-log": ("todoflow.jobs.event_log", "write task events from Kafka into task_event_log"),
-    "check-schedules": ("todoflow.jobs.quality", "run the data-quality checks over the schedules"),
+    "check-schedules": ("todoflow.quality.job", "run the data-quality checks over the schedules"),
 }
 
 

@@ -257,3 +257,24 @@ class ConsumedEvent(Base):
     consumed_at: Mapped[datetime] = _created()
 
     __table_args__ = (Index("ix_consumed_events_consumed_at", "consumed_at"),)
+
+
+class QualityResult(Base):
+    """One check's outcome in one run of the schedule data-quality suite."""
+
+    __tablename__ = "quality_results"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    run_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    as_of: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    check_name: Mapped[str] = mapped_column(String(100), nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False)
+    success: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    unexpected_count: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    sample: Mapped[list[Any]] = mapped_column(JSONB, nullable=False)
+    checked_at: Mapped[datetime] = _created()
+
+    __table_args__ = (
+        Index("ix_quality_results_run_id", "run_id"),
+        Index("ix_quality_results_check_name_checked_at", "check_name", "checked_at"),
+    )

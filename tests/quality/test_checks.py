@@ -1,0 +1,208 @@
+"""Each expectation passes on consistent data and fails, by name, on data broken in exactly its way."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+import psycopg
+import pytest
+from quality_clock import AS_OF, CREATED
+
+from todoflow.quality.checks import Tolerances, check_names
+from todoflow.quality.runner import run_suite
+
+
+def _failed(database_url: str, **kwargs: Any) -> dict[str, Any]:
+    outcome = run_suite(AS_OF, database_url=database_url, **kwargs)
+    return {r.name: r for r in outcome.results if not r.success}
+
+
+def test_consistent_schedule_passes_every_check(database_url: str, schedule: dict[str, Any]) -> None:
+    outcome = run_suite(AS_OF, database_url=database_url)
+    assert [r.name for r in outcome.results] == check_names()
+    assert outcome.failed == []
+    assert outcome.success
+
+
+def test_results_are_stored_for_operators(
+    database_url: str, schedule: dict[str, Any], pg: psycopg.Connection[Any]
+) -> None:
+    outcome = run_suite(AS_OF, database_url=database_url)
+    rows = pg.execute(
+        "SELECT check_name, success FROM quality_results WHERE run_id = %s ORDER BY id", (outcome.run_id,)
+    ).fetchall()
+    assert rows == [(name, True) for name in check_names()]
+
+
+def test_next_due_after_end_date(database_url: str, schedule: dict[str, Any], pg: psycopg.Connection[Any]) -> None:
+    series = schedule["series"]["daily"]
+    pg.execute("UPDATE recurring_tasks SET end_date = start_date + 2 WHERE id = %s", (series,))
+    failed = _failed(database_url)
+    assert set(failed) == {"recurring_next_due_within_bounds", "instances_on_pattern"}
+    assert failed["recurring_next_due_within_bounds"].unexpected_count == 1
+    assert failed["recurring_next_due_within_bounds"].sample[0]["id"] == str(series)
+
+
+def test_next_due_before_start_date(
+    database_url: str, schedule: dict[str, Any], pg: psycopg.Connection[Any], without_constraint: Any
+) -> None:
+    without_constraint("recurring_tasks", "ck_recurring_tasks_next_due_after_start")
+    series = schedule["series"]["weekly"]
+    pg.execute("UPDATE recurring_tasks SET start_date = next_due_at + 1 WHERE id = %s", (series,))
+    failed = _failed(database_url, only=["recurring_next_due_within_bounds"])
+    assert set(failed) == {"recurring_next_due_within_bounds"}
+
+
+def test_missed_expansion_is_behind(database_url: str, schedule: dict[str, Any], pg: psycopg.Connection[Any]) -> None:
+    series = schedule["series"]["daily"]
+    pg.execute(
+        "UPDATE recurring_tasks SET next_due_at = next_due_at - 3, next_index = next_index - 3 WHERE id = %s", (series,)
+    )
+    failed = _failed(database_url)
+    assert set(failed) == {"recurring_not_behind"}
+    assert failed["recurring_not_behind"].sample[0]["id"] == str(series)
+
+
+def test_paused_series_is_not_behind(database_url: str, schedule: dict[str, Any], pg: psycopg.Connection[Any]) -> None:
+    pg.execute(
+        "UPDATE recurring_tasks SET next_due_at = start_date, is_active = false WHERE id = %s",
+        (schedule["series"]["daily"],),
+    )
+    assert _failed(database_url) == {}
+
+
+def test_series_created_within_the_lag_is_not_yet_behind(
+    database_url: str, schedule: dict[str, Any], pg: psycopg.Connection[Any]
+) -> None:
+    pg.execute(
+        "UPDATE recurring_tasks SET next_due_at = start_date, next_index = 0, created_at = %s WHERE id = %s",
+        (AS_OF - timedelta(minutes=30), schedule["series"]["daily"]),
+    )
+    assert "recurring_not_behind" not in _failed(database_url)
+
+
+def test_instance_off_pattern(database_url: str, schedule: dict[str, Any], pg: psycopg.Connection[Any]) -> None:
+    series = schedule["series"]["month_end"]
+    task_id = pg.execute(
+        "SELECT id FROM tasks WHERE recurring_task_id = %s ORDER BY due_date LIMIT 1 OFFSET 1", (series,)
+    ).fetchone()[0]
+    pg.execute("UPDATE tasks SET due_date = due_date - 1 WHERE id = %s", (task_id,))
+    failed = _failed(database_url)
+    assert set(failed) == {"instances_on_pattern"}
+    assert failed["instances_on_pattern"].unexpected_count == 1
+    assert failed["instances_on_pattern"].sample[0]["id"] == task_id
+
+
+def test_duplicate_occurrence(
+    database_url: str, schedule: dict[str, Any], pg: psycopg.Connection[Any], without_constraint: Any
+) -> None:
+    without_constraint("tasks", "uq_tasks_recurring_task_id_due_date")
+    pg.execute(
+        """INSERT INTO tasks (user_id, title, due_date, is_recurring, recurring_task_id, notified, created_at,
+                              updated_at)
+           SELECT user_id, title, due_date, true, recurring_task_id, true, created_at, updated_at FROM tasks
+           WHERE recurring_task_id = %s ORDER BY due_date LIMIT 1""",
+        (schedule["series"]["daily"],),
+    )
+    failed = _failed(database_url)
+    # The copy also has no logged event of its own, so the reconciliation notices it too.
+    assert set(failed) == {"instances_unique_per_due_date", "instances_reconcile_with_event_log"}
+    assert failed["instances_unique_per_due_date"].sample[0]["copies"] == 2
+
+
+@pytest.mark.parametrize(
+    ("constraint", "update", "check"),
+    [
+        ("ck_recurring_tasks_recurrence_type_known", "recurrence_type = 'hourly'", "recurrence_type_in_domain"),
+        ("ck_recurring_tasks_interval_range", "recurrence_interval = 53", "recurrence_interval_in_domain"),
+        ("ck_recurring_tasks_end_after_start", "end_date = start_date - 1", "end_date_not_before_start_date"),
+    ],
+)
+def test_domain_violations(
+    database_url: str,
+    schedule: dict[str, Any],
+    pg: psycopg.Connection[Any],
+    without_constraint: Any,
+    constraint: str,
+    update: str,
+    check: str,
+) -> None:
+    without_constraint("recurring_tasks", constraint)
+    pg.execute(f"UPDATE recurring_tasks SET {update} WHERE id = %s", (schedule["series"]["weekly"],))
+    failed = _failed(database_url, only=[check])
+    assert set(failed) == {check}
+    assert failed[check].unexpected_count == 1
+
+
+def test_missed_sweep(database_url: str, schedule: dict[str, Any], pg: psycopg.Connection[Any]) -> None:
+    task_id = pg.execute(
+        "INSERT INTO tasks (user_id, title, due_date, created_at, updated_at) VALUES (%s, 'overdue', %s, %s, %s) "
+        "RETURNING id",
+        (schedule["user_id"], schedule["local_today"] - timedelta(days=1), CREATED, CREATED),
+    ).fetchone()[0]
+    failed = _failed(database_url)
+    assert set(failed) == {"no_missed_sweep"}
+    assert failed["no_missed_sweep"].sample[0]["id"] == task_id
+
+
+def test_task_changed_within_the_sweep_lag_is_not_missed(
+    database_url: str, schedule: dict[str, Any], pg: psycopg.Connection[Any]
+) -> None:
+    pg.execute(
+        "INSERT INTO tasks (user_id, title, due_date, created_at, updated_at) VALUES (%s, 'new', %s, %s, %s)",
+        (schedule["user_id"], schedule["local_today"], AS_OF - timedelta(minutes=5), AS_OF - timedelta(minutes=5)),
+    )
+    assert _failed(database_url) == {}
+
+
+def test_stuck_outbox(database_url: str, schedule: dict[str, Any], pg: psycopg.Connection[Any]) -> None:
+    pg.execute(
+        """INSERT INTO event_outbox (event_id, topic, message_key, payload, created_at)
+           VALUES (gen_random_uuid(), 'task-updated', 'k', '{}', %s)""",
+        (AS_OF - timedelta(hours=1),),
+    )
+    failed = _failed(database_url)
+    assert set(failed) == {"outbox_not_stuck"}
+
+
+def test_logged_event_without_task(database_url: str, schedule: dict[str, Any], pg: psycopg.Connection[Any]) -> None:
+    pg.execute(
+        """INSERT INTO task_event_log (event_id, task_id, event_type, event_data, event_timestamp)
+           VALUES (gen_random_uuid(), 987654321, 'recurring-task-due', '{}', %s)""",
+        (CREATED,),
+    )
+    failed = _failed(database_url)
+    assert set(failed) == {"logged_recurring_due_has_task"}
+    assert failed["logged_recurring_due_has_task"].sample[0]["task_id"] == 987654321
+
+
+def test_instances_and_log_do_not_reconcile(
+    database_url: str, schedule: dict[str, Any], pg: psycopg.Connection[Any]
+) -> None:
+    task_id = pg.execute(
+        "SELECT id FROM tasks WHERE recurring_task_id = %s ORDER BY due_date LIMIT 1", (schedule["series"]["weekly"],)
+    ).fetchone()[0]
+    pg.execute("DELETE FROM task_event_log WHERE task_id = %s", (task_id,))
+    failed = _failed(database_url)
+    assert set(failed) == {"instances_reconcile_with_event_log"}
+    assert failed["instances_reconcile_with_event_log"].sample[0]["id"] == task_id
+    # Outside the reconciled interval (an incremental run after the expansion) the gap is not this run's business.
+    assert _failed(database_url, tolerances=Tolerances(since=CREATED + timedelta(hours=1))) == {}
+
+
+def test_failure_is_logged_by_name_with_count_and_sample(
+    database_url: str, schedule: dict[str, Any], pg: psycopg.Connection[Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    pg.execute(
+        """INSERT INTO event_outbox (event_id, topic, message_key, payload, created_at)
+           VALUES (gen_random_uuid(), 'task-updated', 'k', '{}', %s)""",
+        (AS_OF - timedelta(hours=2),),
+    )
+    with caplog.at_level(logging.INFO, logger="todoflow.quality.runner"):
+        run_suite(AS_OF, database_url=database_url)
+    failures = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(failures) == 1
+    assert failures[0].startswith("FAILED outbox_not_stuck: 1 offending row(s)")
+    assert "event_id" in failures[0]

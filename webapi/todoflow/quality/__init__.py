@@ -1,0 +1,1 @@
+"""Data-quality checks that keep the schedules consistent (Great Expectations over PostgreSQL)."""
