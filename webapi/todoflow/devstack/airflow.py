@@ -13,7 +13,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
-from todoflow.core.settings import DEV_DIR, LOCAL_PG_PORT, REPO_ROOT
+from todoflow.core.settings import DEV_DIR, LOCAL_KAFKA_PORT, LOCAL_PG_PORT, REPO_ROOT
 from todoflow.devstack import procs
 
 AIRFLOW_HOME = DEV_DIR / "airflow"
@@ -93,6 +93,30 @@ def migrate(env: dict[str, str]) -> None:
     subprocess.run([_airflow_bin(), "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
 
 
+def local_connections() -> dict[str, dict[str, str]]:
+    """The connections the DAGs use, pointing at the local services (export format of `airflow connections`)."""
+    return {
+        "kafka_default": {
+            "conn_type": "kafka",
+            "description": "local Kafka broker (the event_log DAG's lag probe)",
+            "extra": json.dumps({"bootstrap.servers": f"127.0.0.1:{LOCAL_KAFKA_PORT}"}),
+        }
+    }
+
+
+def register_connections(env: dict[str, str]) -> None:
+    """Create or overwrite the local connections in the metadata database (idempotent)."""
+    AIRFLOW_HOME.mkdir(parents=True, exist_ok=True)
+    path = AIRFLOW_HOME / "local-connections.json"
+    path.write_text(json.dumps(local_connections()))
+    subprocess.run(
+        [_airflow_bin(), "connections", "import", "--overwrite", str(path)],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
 def is_running() -> bool:
     return procs.port_open(API_PORT)
 
@@ -104,6 +128,7 @@ def start() -> None:
     PASSWORDS_FILE.write_text(json.dumps({ADMIN_USER: admin_password()}))
     PASSWORDS_FILE.chmod(0o600)
     migrate(env)
+    register_connections(env)
     for component in COMPONENTS:
         if procs.read_pid(f"airflow-{component}") is None:
             procs.start(

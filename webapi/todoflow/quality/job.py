@@ -12,6 +12,11 @@ from todoflow.quality.runner import run_suite
 log = logging.getLogger(__name__)
 
 
+def parse_since(value: str) -> datetime | None:
+    """An instant, or "all" for the whole history."""
+    return None if value == "all" else parse_instant(value)
+
+
 def parse_instant(value: str) -> datetime:
     """An ISO 8601 instant; a naive one is taken as UTC."""
     try:
@@ -35,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = Tolerances()
     parser.add_argument("--as-of", type=parse_instant, required=True, help="instant the checks act as of")
     parser.add_argument(
-        "--since", type=parse_instant, default=None, help="start of the reconciled interval (default: all history)"
+        "--since", type=parse_since, default=None, help='start of the reconciled interval, or "all" (the default)'
     )
     parser.add_argument("--expansion-lag", type=parse_duration, default=defaults.expansion_lag)
     parser.add_argument("--sweep-lag", type=parse_duration, default=defaults.sweep_lag)

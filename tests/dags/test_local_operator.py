@@ -1,0 +1,73 @@
+"""Local mode: LocalJobOperator runs the job's argv as a subprocess, streams its output, fails on a non-zero exit."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+
+import pytest
+
+from todoflow.pipeline.local import LocalJobOperator, resolve_executable
+
+
+def test_the_todoflow_command_is_the_projects_own() -> None:
+    assert resolve_executable("todoflow") == str(__import__("pathlib").Path(sys.executable).with_name("todoflow"))
+
+
+def test_a_job_runs_and_its_output_reaches_the_task_log(database_url: str, capfd: pytest.CaptureFixture[str]) -> None:
+    operator = LocalJobOperator(
+        task_id="sweep_due",
+        command=["todoflow"],
+        arguments=["sweep-due", "--as-of", "2026-03-01T10:00:00+00:00", "--window", "2h"],
+    )
+    operator.execute({})
+    # Airflow's task logger (structlog) writes to the captured stdout, one log line per line of output.
+    logged = capfd.readouterr().out
+    assert "sweep done" in logged
+    assert "sweeping tasks due within 2:00:00 of 2026-03-01T10:00:00+00:00" in logged
+
+
+def test_a_non_zero_exit_fails_the_task_with_the_jobs_last_words(database_url: str) -> None:
+    from airflow.sdk.exceptions import AirflowException
+
+    operator = LocalJobOperator(
+        task_id="sweep_due", command=["todoflow"], arguments=["sweep-due", "--as-of", "not-a-date"]
+    )
+    with pytest.raises(AirflowException, match=r"todoflow sweep-due --as-of not-a-date exited with code 2"):
+        operator.execute({})
+
+
+def test_env_vars_reach_the_job_on_top_of_the_workers_environment() -> None:
+    operator = LocalJobOperator(
+        task_id="env",
+        command=[sys.executable, "-c"],
+        arguments=["import os, sys; sys.exit(0 if os.environ['PROBE'] == 'yes' and os.environ['PATH'] else 3)"],
+        env_vars={"PROBE": "yes"},
+    )
+    operator.execute({})
+
+
+def test_on_kill_stops_the_job() -> None:
+    operator = LocalJobOperator(
+        task_id="sleeper", command=[sys.executable, "-c"], arguments=["import time; time.sleep(120)"]
+    )
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            operator.execute({})
+        except BaseException as exc:  # noqa: BLE001 - the thread hands whatever ended it to the test
+            errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while operator.subprocess_hook.sub_process is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    started = time.monotonic()
+    operator.on_kill()
+    thread.join(timeout=20)
+    assert not thread.is_alive()
+    assert time.monotonic() - started < 10
+    assert errors and "exited with code -15" in str(errors[0])

@@ -1,0 +1,98 @@
+"""The operator factory: a JobSpec becomes a KubernetesPodOperator or a LocalJobOperator, as the mode says."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from todoflow.pipeline.jobs import JobSpec
+from todoflow.pipeline.settings import KUBERNETES, PipelineSettings, get_settings
+
+if TYPE_CHECKING:
+    from airflow.sdk import BaseOperator
+
+# Plain (non-secret) environment of every job process, in both modes.
+BASE_ENV = {"PYTHONUNBUFFERED": "1"}
+
+
+def task_id_for(spec: JobSpec) -> str:
+    return spec.name.replace("-", "_")
+
+
+def _kubernetes(spec: JobSpec, settings: PipelineSettings) -> tuple[type[BaseOperator], dict[str, Any]]:
+    # Imported only in Kubernetes mode: the provider and the kubernetes client take seconds to import.
+    from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+    from airflow.providers.cncf.kubernetes.secret import Secret
+    from kubernetes.client import models as k8s
+
+    timeout_seconds = int(spec.execution_timeout.total_seconds())
+    kwargs: dict[str, Any] = {
+        "name": f"todoflow-{spec.name}",
+        "namespace": settings.namespace,
+        "image": settings.image,
+        "image_pull_policy": settings.image_pull_policy,
+        "cmds": list(spec.command),
+        "env_vars": {
+            **BASE_ENV,
+            "STATSD_HOST": settings.statsd_host,
+            "STATSD_PORT": settings.statsd_port,
+        },
+        # One env var per key (not envFrom) so a missing key fails the pod at start, by name.
+        "secrets": [Secret("env", key, settings.secret_name, key) for key in settings.secret_keys],
+        "container_resources": k8s.V1ResourceRequirements(
+            requests=spec.resources.requests(), limits=spec.resources.limits()
+        ),
+        "labels": spec.pod_labels(),
+        "service_account_name": settings.service_account,
+        # Jobs never call the Kubernetes API: no token in the pod.
+        "automount_service_account_token": False,
+        "kubernetes_conn_id": settings.kubernetes_conn_id,
+        "in_cluster": settings.in_cluster,
+        "on_finish_action": "delete_pod",
+        "get_logs": True,
+        "log_events_on_failure": True,
+        # The pod cannot outlive the task's execution_timeout, even if the worker that watches it dies.
+        "active_deadline_seconds": timeout_seconds,
+        "security_context": k8s.V1PodSecurityContext(
+            run_as_non_root=True, seccomp_profile=k8s.V1SeccompProfile(type="RuntimeDefault")
+        ),
+        "container_security_context": k8s.V1SecurityContext(
+            allow_privilege_escalation=False,
+            read_only_root_filesystem=True,
+            capabilities=k8s.V1Capabilities(drop=["ALL"]),
+        ),
+        # The root filesystem is read-only; Python and librdkafka may still want a scratch /tmp.
+        "volumes": [k8s.V1Volume(name="tmp", empty_dir=k8s.V1EmptyDirVolumeSource(size_limit="64Mi"))],
+        "volume_mounts": [k8s.V1VolumeMount(name="tmp", mount_path="/tmp")],  # noqa: S108 - an emptyDir
+    }
+    return KubernetesPodOperator, kwargs
+
+
+def _local(spec: JobSpec) -> tuple[type[BaseOperator], dict[str, Any]]:
+    from todoflow.pipeline.local import LocalJobOperator
+
+    return LocalJobOperator, {"command": list(spec.command), "env_vars": dict(BASE_ENV)}
+
+
+def operator_for(spec: JobSpec, settings: PipelineSettings | None = None) -> tuple[type[BaseOperator], dict[str, Any]]:
+    """The operator class and its keyword arguments (all but task_id and arguments) for spec."""
+    settings = settings or get_settings()
+    cls, kwargs = _kubernetes(spec, settings) if settings.mode == KUBERNETES else _local(spec)
+    kwargs["execution_timeout"] = spec.execution_timeout
+    return cls, kwargs
+
+
+def job_task(spec: JobSpec, *, task_id: str | None = None, arguments: Sequence[str] | None = None, **extra: Any) -> Any:
+    """One task running spec (its own arguments unless given)."""
+    cls, kwargs = operator_for(spec)
+    return cls(task_id=task_id or task_id_for(spec), arguments=list(arguments or spec.argv()), **kwargs, **extra)
+
+
+def mapped_job_task(
+    spec: JobSpec, argument_lists: Sequence[Sequence[str]], *, task_id: str | None = None, **extra: Any
+) -> Any:
+    """One mapped task running spec once per argument list (dynamic task mapping); templates still render."""
+    cls, kwargs = operator_for(spec)
+    return cls.partial(task_id=task_id or task_id_for(spec), **kwargs, **extra).expand(
+        arguments=[list(arguments) for arguments in argument_lists]
+    )
