@@ -1,4 +1,8 @@
-"""A one-node Apache Kafka broker in KRaft mode, from Maven Central's jars, on the machine's Java 17."""
+"""A one-node Apache Kafka broker in KRaft mode, from Maven Central's jars, on the machine's Java 17.
+
+`Broker` describes one node (port, state directory); the module-level functions run the stack's
+default broker on LOCAL_KAFKA_PORT. Other instances (fault tests, benchmarks) reuse the same jars.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import os
 import shutil
 import subprocess
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from todoflow.core.settings import DEV_DIR, LOCAL_KAFKA_PORT
@@ -13,25 +18,20 @@ from todoflow.devstack import procs
 
 KAFKA_DIR = DEV_DIR / "kafka"
 LIBS_DIR = KAFKA_DIR / "libs"
-DATA_DIR = KAFKA_DIR / "data"
-CONFIG = KAFKA_DIR / "server.properties"
-LOG4J = KAFKA_DIR / "log4j2.properties"
-LOG_FILE = KAFKA_DIR / "kafka.out"
 POM = Path(__file__).with_name("kafka-pom.xml")
-CONTROLLER_PORT = LOCAL_KAFKA_PORT + 1
 NAME = "kafka"
 
-SERVER_PROPERTIES = f"""\
+SERVER_PROPERTIES_TEMPLATE = """\
 # written by todoflow.devstack: one node that is both broker and controller, loopback only
 process.roles=broker,controller
 node.id=1
-controller.quorum.voters=1@127.0.0.1:{CONTROLLER_PORT}
-listeners=PLAINTEXT://127.0.0.1:{LOCAL_KAFKA_PORT},CONTROLLER://127.0.0.1:{CONTROLLER_PORT}
-advertised.listeners=PLAINTEXT://127.0.0.1:{LOCAL_KAFKA_PORT}
+controller.quorum.voters=1@127.0.0.1:{controller_port}
+listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}
+advertised.listeners=PLAINTEXT://127.0.0.1:{port}
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
-log.dirs={DATA_DIR}
+log.dirs={data_dir}
 # topics are created by the project with explicit settings, never implicitly by a client
 auto.create.topics.enable=false
 num.partitions=6
@@ -84,65 +84,123 @@ def fetch_jars() -> None:
     tmp.rename(LIBS_DIR)
 
 
-def _java_argv(main_class: str, *args: str) -> list[str]:
-    return [
-        java(),
-        "-Xms256m",
-        "-Xmx1g",
-        "-XX:+UseG1GC",
-        "-Djava.awt.headless=true",
-        f"-Dlog4j2.configurationFile={LOG4J}",
-        "-cp",
-        f"{LIBS_DIR}/*",
-        main_class,
-        *args,
-    ]
-
-
-def initialize() -> None:
-    """Write the configuration and format the KRaft storage once."""
-    fetch_jars()
-    KAFKA_DIR.mkdir(parents=True, exist_ok=True)
-    CONFIG.write_text(SERVER_PROPERTIES)
-    LOG4J.write_text(LOG4J_PROPERTIES)
-    if (DATA_DIR / "meta.properties").exists():
-        return
-    cluster_id = _cluster_id()
-    subprocess.run(
-        _java_argv("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(CONFIG)),
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-
-
 def _cluster_id() -> str:
     import base64
 
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
 
 
+@dataclass(frozen=True)
+class Broker:
+    """One KRaft node (broker and controller) on 127.0.0.1:port, its state under home."""
+
+    name: str = NAME
+    port: int = LOCAL_KAFKA_PORT
+    home: Path = KAFKA_DIR
+
+    @property
+    def controller_port(self) -> int:
+        return self.port + 1
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.home / "data"
+
+    @property
+    def config(self) -> Path:
+        return self.home / "server.properties"
+
+    @property
+    def log4j(self) -> Path:
+        return self.home / "log4j2.properties"
+
+    @property
+    def log_file(self) -> Path:
+        return self.home / "kafka.out"
+
+    def server_properties(self) -> str:
+        return SERVER_PROPERTIES_TEMPLATE.format(
+            port=self.port, controller_port=self.controller_port, data_dir=self.data_dir
+        )
+
+    def _java_argv(self, main_class: str, *args: str) -> list[str]:
+        return [
+            java(),
+            "-Xms256m",
+            "-Xmx1g",
+            "-XX:+UseG1GC",
+            "-Djava.awt.headless=true",
+            f"-Dlog4j2.configurationFile={self.log4j}",
+            "-cp",
+            f"{LIBS_DIR}/*",
+            main_class,
+            *args,
+        ]
+
+    def initialize(self) -> None:
+        """Write the configuration and format the KRaft storage once."""
+        fetch_jars()
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.config.write_text(self.server_properties())
+        self.log4j.write_text(LOG4J_PROPERTIES)
+        if (self.data_dir / "meta.properties").exists():
+            return
+        subprocess.run(
+            self._java_argv("kafka.tools.StorageTool", "format", "-t", _cluster_id(), "-c", str(self.config)),
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+
+    def is_running(self) -> bool:
+        return procs.port_open(self.port)
+
+    def start(self, timeout: float = 90) -> None:
+        """Start the broker and wait until it answers metadata requests."""
+        if self.is_running():
+            return
+        self.initialize()
+        procs.start(self.name, self._java_argv("kafka.Kafka", str(self.config)), os.environ, self.log_file)
+        procs.wait_for(self._ready, f"Kafka ({self.name})", timeout, self.log_file)
+
+    def _ready(self) -> bool:
+        from confluent_kafka.admin import AdminClient
+
+        if not self.is_running():
+            return False
+        admin = AdminClient({"bootstrap.servers": self.bootstrap})
+        metadata = admin.list_topics(timeout=2)
+        return bool(metadata.brokers)
+
+    def stop(self, timeout: float = 30) -> bool:
+        return procs.stop(self.name, timeout=timeout)
+
+
+DEFAULT = Broker()
+DATA_DIR = DEFAULT.data_dir
+CONFIG = DEFAULT.config
+LOG4J = DEFAULT.log4j
+LOG_FILE = DEFAULT.log_file
+CONTROLLER_PORT = DEFAULT.controller_port
+SERVER_PROPERTIES = DEFAULT.server_properties()
+
+
+def initialize() -> None:
+    """Write the default broker's configuration and format its storage once."""
+    DEFAULT.initialize()
+
+
 def is_running() -> bool:
-    return procs.port_open(LOCAL_KAFKA_PORT)
+    return DEFAULT.is_running()
 
 
 def start() -> None:
-    """Start the broker and wait until it answers metadata requests."""
-    if is_running():
-        return
-    initialize()
-    procs.start(NAME, _java_argv("kafka.Kafka", str(CONFIG)), os.environ, LOG_FILE)
-    procs.wait_for(_ready, "Kafka", 90, LOG_FILE)
-
-
-def _ready() -> bool:
-    from confluent_kafka.admin import AdminClient
-
-    if not is_running():
-        return False
-    admin = AdminClient({"bootstrap.servers": f"127.0.0.1:{LOCAL_KAFKA_PORT}"})
-    metadata = admin.list_topics(timeout=2)
-    return bool(metadata.brokers)
+    """Start the default broker and wait until it answers metadata requests."""
+    DEFAULT.start()
 
 
 def stop() -> bool:
-    return procs.stop(NAME, timeout=30)
+    return DEFAULT.stop()
