@@ -115,8 +115,10 @@ def consume(
     batch_size: int = 500,
     database_url: str | None = None,
     kafka_config: dict[str, Any] | None = None,
+    idle_seconds: float | None = None,
 ) -> ConsumeStats:
-    """Consume up to max_messages or max_seconds; per batch, in ONE database transaction: insert the
+    """Consume up to max_messages or max_seconds (or until idle_seconds pass with nothing new once the
+    group has its partitions, when idle_seconds is given); per batch, in ONE database transaction: insert the
     batch's event_ids into consumed_events (ON CONFLICT DO NOTHING RETURNING) and call handle(conn, new_ones);
     commit the database; only then commit the Kafka offsets (synchronously). Duplicates (same event_id
     delivered twice, within a batch or across batches/runs) do their work once."""
@@ -124,6 +126,7 @@ def consume(
     url = libpq_url(database_url or get_settings().database_url)
     consumer = Consumer(consumer_config(group_id, kafka_config))
     deadline = time.monotonic() + max_seconds
+    last_activity = time.monotonic()
     try:
         consumer.subscribe(list(topics))
         with psycopg.connect(url, autocommit=True) as conn:
@@ -132,7 +135,14 @@ def consume(
                 polled = consumer.consume(num_messages=wanted, timeout=min(left, 1.0))
                 batch = [m for m in polled if _usable(m)]
                 if not batch:
+                    # Idle counts only once the group owns its partitions: joining takes seconds.
+                    if not consumer.assignment():
+                        last_activity = time.monotonic()
+                    elif idle_seconds is not None and time.monotonic() - last_activity >= idle_seconds:
+                        log.info("caught up: nothing new for %.1fs", idle_seconds)
+                        break
                     continue
+                last_activity = time.monotonic()
                 stats.messages += len(batch)
                 _process(conn, group_id, batch, handle, stats)
                 _commit_offsets(consumer, batch)

@@ -1,0 +1,269 @@
+"""`todoflow expand-recurrences`: create the due occurrences of recurring tasks, as of an instant.
+
+As-of semantics. A run acts as of an instant T (Airflow: the data interval's end; a manual run: its
+logical date). For each active series of the shard, "due" means due on or before T's date in the
+owner's time zone (users.timezone): the local date is (T AT TIME ZONE tz)::date. Occurrence n is
+todoflow_occurrence(start_date, type, interval, n), always from the anchor, so month ends never drift.
+
+What a run does, per series: create every occurrence n >= next_index with due date <= min(local date,
+end_date) that does not exist yet (title, description, priority copied), write one task-created and one
+recurring-task-due event per created task to the outbox, then advance next_index/next_due_at to the
+first occurrence not created (never backwards), set last_created_at, and set is_active false once the
+series has passed its end_date. All of it in one transaction per chunk of series.
+
+Catch-up policy. After an outage a series catches up the occurrences it missed, oldest first, at most
+`cap` (--max-per-task, default 100) per series per run; a series with more stays behind with next_due_at
+at the first missing occurrence and the following runs continue, so nothing is skipped and no run does
+unbounded work (a transaction holds at most chunk_size x cap new tasks). Occurrences missed while a series
+was paused are never created: resuming (the API) moves next_due_at to the first occurrence on or after today.
+
+Idempotence and concurrency. Only series with next_due_at <= local as-of date are touched, so a rerun, a
+run for an earlier as-of or a backfill in any order changes nothing already done. Series rows are locked
+FOR UPDATE in id order, waiting rather than skipping: two runs of one shard at once serialize per series
+and the later one sees the advanced next_index, so together they leave exactly the rows of the run with
+the later as-of, without error or deadlock; the unique (recurring_task_id, due_date) with ON CONFLICT DO
+NOTHING is the last guard (only inserted rows produce events).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+
+from todoflow.jobs.options import add_as_of, positive_int
+from todoflow.jobs.reporting import report
+from todoflow.jobs.sql import (
+    MAX_UTC_OFFSET_HOURS,
+    NIL_UUID,
+    STAMP_CTE,
+    connect,
+    envelope,
+    event_id,
+    shard_predicate,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CAP = 100
+DEFAULT_CHUNK_SIZE = 2000
+
+_LOCAL_AS_OF = "((%(as_of)s::timestamptz AT TIME ZONE u.timezone)::date)"
+# Index-friendly bound: no owner's local date is later than the UTC date of T + 14 h.
+_LATEST_LOCAL_DATE = f"(((%(as_of)s::timestamptz AT TIME ZONE 'UTC') + interval '{MAX_UTC_OFFSET_HOURS} hours')::date)"
+_DUE = f"""r.is_active AND r.next_due_at <= {_LATEST_LOCAL_DATE} AND r.next_due_at <= {_LOCAL_AS_OF}
+           AND {shard_predicate("r.id")}"""
+
+# The last key of the next chunk of due series after %(lo)s (no locks: the chunk statement re-checks).
+NEXT_CHUNK = f"""
+SELECT id::text FROM (
+    SELECT r.id FROM recurring_tasks r JOIN users u ON u.id = r.user_id
+    WHERE r.id > %(lo)s::uuid AND {_DUE}
+    ORDER BY r.id LIMIT %(chunk)s
+) AS chunk
+ORDER BY id DESC LIMIT 1
+"""
+
+# A series whose next occurrence already lies past its end_date (e.g. end_date moved earlier) is over.
+END_FINISHED = f"""
+UPDATE recurring_tasks r SET is_active = false, updated_at = now()
+WHERE r.is_active AND r.end_date IS NOT NULL AND r.next_due_at > r.end_date AND {shard_predicate("r.id")}
+"""
+
+_OCCURRENCE = "todoflow_occurrence(r.start_date, r.recurrence_type, r.recurrence_interval, {n})"
+
+# One chunk, one transaction: lock the due series, insert their occurrences, write the events, advance.
+EXPAND_CHUNK = f"""
+WITH {STAMP_CTE},
+locked AS MATERIALIZED (
+    SELECT r.id, r.user_id, r.title, r.description, r.priority_id, r.recurrence_type, r.recurrence_interval,
+           r.start_date, r.next_index,
+           LEAST({_LOCAL_AS_OF}, COALESCE(r.end_date, 'infinity'::date)) AS upto
+    FROM recurring_tasks r JOIN users u ON u.id = r.user_id
+    WHERE r.id > %(lo)s::uuid AND r.id <= %(hi)s::uuid AND {_DUE}
+    ORDER BY r.id
+    FOR UPDATE OF r
+),
+bounded AS (
+    -- The largest n whose occurrence can be <= upto (exact for days and weeks, one too many at most for
+    -- months and years, filtered below), so generate_series never walks past the cap or the as-of date.
+    SELECT l.*, LEAST(l.next_index + %(cap)s - 1, CASE l.recurrence_type
+        WHEN 'daily' THEN (l.upto - l.start_date) / l.recurrence_interval
+        WHEN 'weekly' THEN (l.upto - l.start_date) / (7 * l.recurrence_interval)
+        WHEN 'monthly' THEN ((extract(year FROM l.upto)::int - extract(year FROM l.start_date)::int) * 12
+                             + extract(month FROM l.upto)::int - extract(month FROM l.start_date)::int)
+                            / l.recurrence_interval
+        WHEN 'yearly' THEN (extract(year FROM l.upto)::int - extract(year FROM l.start_date)::int)
+                           / l.recurrence_interval
+    END) AS last_n
+    FROM locked l
+),
+due AS MATERIALIZED (
+    SELECT o.* FROM (
+        SELECT b.id AS recurring_task_id, b.user_id, b.title, b.description, b.priority_id, b.upto, g.n,
+               todoflow_occurrence(b.start_date, b.recurrence_type, b.recurrence_interval, g.n) AS due_date
+        FROM bounded b CROSS JOIN LATERAL generate_series(b.next_index, b.last_n) AS g(n)
+    ) AS o
+    WHERE o.due_date <= o.upto
+),
+created AS (
+    -- created_at = updated_at = now(), as their defaults, so the events can carry stamp.ts.
+    INSERT INTO tasks (user_id, title, description, priority_id, due_date, is_recurring, recurring_task_id,
+                       created_at, updated_at)
+    SELECT due.user_id, due.title, due.description, due.priority_id, due.due_date, true, due.recurring_task_id,
+           stamp.at, stamp.at
+    FROM due CROSS JOIN stamp ORDER BY due.recurring_task_id, due.n
+    ON CONFLICT (recurring_task_id, due_date) DO NOTHING
+    RETURNING id, user_id, title, description, priority_id, due_date, recurring_task_id, created_at, updated_at
+),
+advance AS (
+    SELECT l.id, l.next_index + count(d.n)::int AS new_index
+    FROM locked l LEFT JOIN due d ON d.recurring_task_id = l.id
+    GROUP BY l.id, l.next_index
+),
+made AS (
+    SELECT recurring_task_id AS id, count(*) AS tasks FROM created GROUP BY recurring_task_id
+),
+advanced AS (
+    UPDATE recurring_tasks r SET
+        next_index = GREATEST(r.next_index, a.new_index),
+        next_due_at = GREATEST(r.next_due_at, {_OCCURRENCE.format(n="a.new_index")}),
+        is_active = r.end_date IS NULL OR GREATEST(r.next_due_at, {_OCCURRENCE.format(n="a.new_index")}) <= r.end_date,
+        last_created_at = CASE WHEN m.tasks > 0 THEN now() ELSE r.last_created_at END,
+        updated_at = now()
+    FROM advance a LEFT JOIN made m ON m.id = a.id
+    WHERE r.id = a.id
+    RETURNING r.id, r.is_active, r.next_due_at
+),
+events AS MATERIALIZED (
+    -- One pass of task-created, then one of recurring-task-due: each task's pair stays in order per key.
+    SELECT {event_id("'c' || c.id")} AS event_id, 'task-created' AS event_type, c.user_id,
+           jsonb_build_object(
+               'task_id', c.id, 'user_id', c.user_id, 'title', c.title, 'description', c.description,
+               'priority_id', c.priority_id, 'due_date', c.due_date, 'completed', false, 'completed_at', NULL,
+               'is_recurring', true, 'recurring_task_id', c.recurring_task_id,
+               'created_at', stamp.ts, 'updated_at', stamp.ts
+           ) AS data
+    FROM created c CROSS JOIN stamp
+    UNION ALL
+    SELECT {event_id("'d' || c.id")}, 'recurring-task-due', c.user_id,
+           jsonb_build_object(
+               'recurring_task_id', c.recurring_task_id, 'task_id', c.id, 'user_id', c.user_id,
+               'title', c.title, 'due_date', c.due_date, 'occurrence_index', d.n, 'as_of', %(as_of_text)s::text
+           )
+    FROM created c JOIN due d ON d.recurring_task_id = c.recurring_task_id AND d.due_date = c.due_date
+         CROSS JOIN stamp
+),
+written AS (
+    INSERT INTO event_outbox (event_id, topic, message_key, payload)
+    SELECT event_id, event_type, user_id::text, {envelope("event_id", "event_type", "data")}
+    FROM events CROSS JOIN stamp
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM locked),
+       (SELECT count(*) FROM created),
+       (SELECT count(*) FROM written),
+       (SELECT count(*) FROM advanced WHERE NOT is_active),
+       (SELECT count(*) FROM advanced a JOIN locked l ON l.id = a.id WHERE a.is_active AND a.next_due_at <= l.upto)
+"""
+
+
+@dataclass
+class ExpandResult:
+    """What one expansion run did."""
+
+    series: int = 0  # due series processed
+    created: int = 0  # task instances created
+    events: int = 0  # outbox events written (2 per created task)
+    ended: int = 0  # series set inactive because they passed their end_date
+    behind: int = 0  # series that hit the cap and still have due occurrences (the next run continues)
+    chunks: int = 0  # transactions
+
+    def counts(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def expand(
+    database_url: str | None,
+    as_of: datetime,
+    shard: int = 0,
+    shards: int = 1,
+    cap: int = DEFAULT_CAP,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+) -> ExpandResult:
+    """Create the occurrences of shard `shard` of `shards` due as of `as_of` (an aware datetime)."""
+    if as_of.tzinfo is None:
+        raise ValueError("as_of must be timezone-aware")
+    if shards < 1 or not 0 <= shard < shards:
+        raise ValueError(f"shard must be in [0, {shards}) and shards >= 1")
+    if cap < 1 or chunk_size < 1:
+        raise ValueError("cap and chunk_size must be >= 1")
+    params: dict[str, Any] = {
+        "as_of": as_of,
+        "as_of_text": as_of.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z"),
+        "shard": shard,
+        "shards": shards,
+        "cap": cap,
+        "chunk": chunk_size,
+    }
+    result = ExpandResult()
+    with connect(database_url, "todoflow-expand-recurrences") as conn:
+        with conn.transaction():
+            result.ended += conn.execute(END_FINISHED, params).rowcount
+        lo = NIL_UUID
+        while True:
+            row = conn.execute(NEXT_CHUNK, params | {"lo": lo}).fetchone()
+            hi = row[0] if row else None
+            if hi is None:
+                break
+            result.chunks += 1
+            _expand_chunk(conn, params | {"lo": lo, "hi": hi}, result)
+            lo = hi
+    return result
+
+
+def _expand_chunk(conn: psycopg.Connection[Any], params: dict[str, Any], result: ExpandResult) -> None:
+    with conn.transaction():
+        row = conn.execute(EXPAND_CHUNK, params).fetchone()
+    assert row is not None
+    series, created, events, ended, behind = (int(v) for v in row)
+    result.series += series
+    result.created += created
+    result.events += events
+    result.ended += ended
+    result.behind += behind
+    log.debug("chunk (%s, %s]: %d series, %d created", params["lo"], params["hi"], series, created)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_as_of(parser)
+    parser.add_argument("--shard", type=int, default=0, help="this run's shard, 0 <= K < N (default 0)")
+    parser.add_argument("--shards", type=positive_int, default=1, help="number of shards N (default 1)")
+    parser.add_argument(
+        "--max-per-task",
+        type=positive_int,
+        default=DEFAULT_CAP,
+        help=f"catch-up cap: most occurrences created per series per run (default {DEFAULT_CAP})",
+    )
+    parser.add_argument(
+        "--chunk-size",
+        type=positive_int,
+        default=DEFAULT_CHUNK_SIZE,
+        help=f"series per transaction (default {DEFAULT_CHUNK_SIZE})",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    if not 0 <= args.shard < args.shards:
+        log.error("--shard must be in [0, %d)", args.shards)
+        return 2
+    log.info("expanding shard %d/%d as of %s", args.shard, args.shards, args.as_of.isoformat())
+    return report(
+        "expand",
+        lambda: expand(None, args.as_of, args.shard, args.shards, args.max_per_task, args.chunk_size),
+        ExpandResult.counts,
+    )
