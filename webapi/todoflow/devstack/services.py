@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
+from todoflow.api import local as api
 from todoflow.devstack import airflow, kafka, postgres, procs
+from todoflow.relay import local as relay
 
 API_PORT = 8000
 API_URL = f"http://127.0.0.1:{API_PORT}"
@@ -35,16 +37,22 @@ def _start_kafka() -> None:
 START: dict[str, Callable[[], None]] = {
     "postgres": _start_postgres,
     "kafka": _start_kafka,
+    "api": lambda: api.start(API_PORT),
+    "relay": relay.start,
     "airflow": airflow.start,
 }
 STOP: dict[str, Callable[[], bool]] = {
     "postgres": postgres.stop,
     "kafka": kafka.stop,
+    "api": api.stop,
+    "relay": relay.stop,
     "airflow": airflow.stop,
 }
 RUNNING: dict[str, Callable[[], bool]] = {
     "postgres": postgres.is_running,
     "kafka": kafka.is_running,
+    "api": lambda: api.is_running(API_PORT),
+    "relay": relay.is_running,
     "airflow": airflow.is_running,
 }
 ORDER: tuple[str, ...] = tuple(START)

@@ -1,0 +1,57 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apiflask import APIFlask
+from flask import request
+
+from todoflow.api import config as api_config
+from todoflow.api import errors, request_metrics, tokens
+from todoflow.api.extensions import db
+from todoflow.api.openapi import complete_spec
+from todoflow.api.resources import auth, notifications, ops, priorities, recurring_tasks, tasks
+from todoflow.api.schemas.common import Error
+
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+def create_app(config: dict[str, Any] | None = None) -> APIFlask:
+    """The API as a WSGI app: configuration from the environment, then config's entries on top."""
+    app = APIFlask(
+        "todoflow.api",
+        title="todoflow API",
+        version="1.0.0",
+        spec_path="/openapi.json",
+        docs_path="/docs",
+        static_folder=None,  # type: ignore[arg-type]
+    )
+    app.config.update(api_config.load(config))
+    app.config["HTTP_ERROR_SCHEMA"] = Error
+    app.config["VALIDATION_ERROR_SCHEMA"] = Error
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    db.init_app(app)
+    tokens.init_app(app)
+    errors.init_app(app)
+    request_metrics.init_app(app)
+    app.before_request(_require_json_body)
+    for blueprint in (ops.bp, auth.bp, priorities.bp, tasks.bp, recurring_tasks.bp, notifications.bp):
+        app.register_blueprint(blueprint)
+    app.spec_processor(complete_spec(app))  # type: ignore[arg-type]
+    return app
+
+
+def _require_json_body() -> None:
+    """415 for a request body that is not declared as JSON (webargs would otherwise ignore it)."""
+    if request.method in BODY_METHODS and _has_body() and not request.is_json:
+        raise errors.api_error(
+            415, "unsupported_media_type", "request body must be JSON (Content-Type: application/json)"
+        )
+
+
+def _has_body() -> bool:
+    if request.content_length:
+        return True
+    return "chunked" in request.headers.get("Transfer-Encoding", "").lower()

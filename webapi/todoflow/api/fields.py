@@ -1,0 +1,101 @@
+"""Input fields stricter than marshmallow's defaults, so nothing PostgreSQL would refuse gets through."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+from zoneinfo import available_timezones
+
+from marshmallow import ValidationError, fields, validate
+
+INT32_MAX = 2**31 - 1
+EMAIL_MAX = 320
+
+
+class Text(fields.String):
+    """A string PostgreSQL can store: valid UTF-8 (no lone surrogates) and no NUL character."""
+
+    default_error_messages = {
+        "nul": "Must not contain the NUL character.",
+        "encoding": "Must be valid Unicode text.",
+    }
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text:
+            raise self.make_error("nul")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise self.make_error("encoding") from exc
+        return text
+
+
+class JsonInteger(fields.Integer):
+    """An integer as JSON Schema defines it: 3 and 3.0 are integers; "3", true and 3.5 are not."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(strict=True, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+def not_blank(value: str) -> None:
+    """Reject a string of whitespace only."""
+    if not value.strip():
+        raise ValidationError("Must not be blank.")
+
+
+def email_address(value: str) -> None:
+    """A plausible email address of at most 320 characters (checked before the regular expression)."""
+    if len(value) > EMAIL_MAX:
+        raise ValidationError(f"Longer than maximum length {EMAIL_MAX}.")
+    validate.Email()(value)
+
+
+@cache
+def time_zones() -> list[str]:
+    """IANA time zone names of this system's tz database (documented as the field's enum)."""
+    return sorted(available_timezones())
+
+
+def time_zone() -> validate.OneOf:
+    return validate.OneOf(time_zones(), error="Not a known IANA time zone name (for example Europe/Berlin).")
+
+
+def title() -> Text:
+    return Text(
+        required=True,
+        validate=[validate.Length(min=1, max=500), not_blank],
+        metadata={"description": "1 to 500 characters, not only whitespace"},
+    )
+
+
+def description() -> Text:
+    return Text(
+        load_default="", validate=validate.Length(max=2000), metadata={"description": "at most 2000 characters"}
+    )
+
+
+def priority_id(**kwargs: Any) -> fields.Integer:
+    return JsonInteger(
+        allow_none=True,
+        validate=validate.Range(min=1, max=INT32_MAX),
+        metadata={"description": "id of a priority from GET /api/priorities, or null"},
+        **kwargs,
+    )
+
+
+def limit(default: int = 20, maximum: int = 100) -> fields.Integer:
+    return fields.Integer(load_default=default, validate=validate.Range(min=1, max=maximum))
+
+
+def offset() -> fields.Integer:
+    return fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000))
+
+
+def sort_order(default: str) -> Text:
+    return Text(load_default=default, validate=validate.OneOf(["asc", "desc"]))

@@ -1,0 +1,143 @@
+"""Recurring tasks in SQL; resume computes the next occurrence with core.recurrence."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import RowMapping, Table, case, delete, false, func, insert, select, true, update
+from sqlalchemy.orm import Session
+
+from todoflow.api import errors, task_store
+from todoflow.core.models import RecurringTask, User
+from todoflow.core.recurrence import first_index_on_or_after, occurrence
+
+recurring = cast(Table, RecurringTask.__table__)
+users = cast(Table, User.__table__)
+
+COLUMNS = (
+    recurring.c.id,
+    recurring.c.user_id,
+    recurring.c.title,
+    recurring.c.description,
+    recurring.c.priority_id,
+    recurring.c.recurrence_type,
+    recurring.c.recurrence_interval,
+    recurring.c.start_date,
+    recurring.c.end_date,
+    recurring.c.last_created_at,
+    recurring.c.next_due_at,
+    recurring.c.next_index,
+    recurring.c.is_active,
+    recurring.c.created_at,
+    recurring.c.updated_at,
+)
+
+
+def _owned(user_id: uuid.UUID, rid: uuid.UUID) -> tuple[Any, Any]:
+    return recurring.c.id == rid, recurring.c.user_id == user_id
+
+
+def get(session: Session, user_id: uuid.UUID, rid: uuid.UUID) -> RowMapping | None:
+    return session.execute(select(*COLUMNS).where(*_owned(user_id, rid))).mappings().first()
+
+
+def create(session: Session, user_id: uuid.UUID, fields: dict[str, Any]) -> RowMapping:
+    """Occurrence 0 is the anchor: the series is first due on its start date."""
+    stmt = (
+        insert(recurring)
+        .values(user_id=user_id, next_due_at=fields["start_date"], next_index=0, **fields)
+        .returning(*COLUMNS)
+    )
+    return session.execute(stmt).mappings().one()
+
+
+def change(session: Session, user_id: uuid.UUID, rid: uuid.UUID, fields: dict[str, Any]) -> RowMapping | None:
+    """Change title, description, priority or end date; an end date before next_due_at ends the series."""
+    if not fields:
+        return get(session, user_id, rid)
+    values: dict[str, Any] = {**fields, "updated_at": func.now()}
+    end_date = fields.get("end_date")
+    if end_date is not None:
+        values["is_active"] = case((recurring.c.next_due_at > end_date, false()), else_=recurring.c.is_active)
+    stmt = update(recurring).where(*_owned(user_id, rid)).values(values).returning(*COLUMNS)
+    return session.execute(stmt).mappings().first()
+
+
+def pause(session: Session, user_id: uuid.UUID, rid: uuid.UUID) -> RowMapping | None:
+    stmt = (
+        update(recurring)
+        .where(*_owned(user_id, rid), recurring.c.is_active)
+        .values(is_active=false(), updated_at=func.now())
+        .returning(*COLUMNS)
+    )
+    return session.execute(stmt).mappings().first() or get(session, user_id, rid)
+
+
+def resume(session: Session, user_id: uuid.UUID, rid: uuid.UUID) -> RowMapping | None:
+    """Reactivate at the first occurrence on or after today in the owner's time zone (never moving back).
+
+    Occurrences that fell due while paused are skipped, not created.
+    """
+    stmt = (
+        select(*COLUMNS, users.c.timezone)
+        .join(users, users.c.id == recurring.c.user_id)
+        .where(*_owned(user_id, rid))
+        .with_for_update(of=recurring)
+    )
+    row = session.execute(stmt).mappings().first()
+    if row is None or row["is_active"]:
+        return row
+    today = datetime.now(ZoneInfo(row["timezone"])).date()
+    rule = (row["start_date"], row["recurrence_type"], row["recurrence_interval"])
+    index = max(row["next_index"], first_index_on_or_after(*rule, today))
+    due = occurrence(*rule, index)
+    if row["end_date"] is not None and due > row["end_date"]:
+        raise errors.api_error(
+            409, "series_ended", f"the series ended on {row['end_date']}: no occurrence is left to resume"
+        )
+    resumed = (
+        update(recurring)
+        .where(recurring.c.id == rid)
+        .values(is_active=true(), next_index=index, next_due_at=due, updated_at=func.now())
+        .returning(*COLUMNS)
+    )
+    return session.execute(resumed).mappings().one()
+
+
+def remove(session: Session, user_id: uuid.UUID, rid: uuid.UUID) -> bool:
+    """Delete the series; its generated tasks stay, unlinked (each with a task-updated event)."""
+    owned = select(recurring.c.id).where(*_owned(user_id, rid)).with_for_update()
+    if session.execute(owned).first() is None:
+        return False
+    task_store.detach_from_series(session, user_id, rid)
+    session.execute(delete(recurring).where(recurring.c.id == rid))
+    return True
+
+
+SORTS = {"next_due_at": recurring.c.next_due_at, "created_at": recurring.c.created_at}
+
+
+def page(session: Session, user_id: uuid.UUID, query: dict[str, Any]) -> dict[str, Any]:
+    where = [recurring.c.user_id == user_id]
+    if "is_active" in query:
+        where.append(recurring.c.is_active.is_(query["is_active"]))
+    column = SORTS[query["sort_by"]]
+    descending = query["sort_order"] == "desc"
+    stmt = (
+        select(*COLUMNS, func.count().over().label("total"))
+        .where(*where)
+        .order_by(
+            column.desc() if descending else column.asc(), recurring.c.id.desc() if descending else recurring.c.id
+        )
+        .limit(query["limit"])
+        .offset(query["offset"])
+    )
+    rows = session.execute(stmt).mappings().all()
+    if rows:
+        total = rows[0]["total"]
+    else:
+        total = session.execute(select(func.count()).select_from(recurring).where(*where)).scalar_one()
+    return {"items": rows, "total": total, "limit": query["limit"], "offset": query["offset"]}

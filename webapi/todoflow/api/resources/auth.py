@@ -1,0 +1,140 @@
+"""Accounts and tokens: register, login, refresh, logout, me."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from apiflask import APIBlueprint
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask_jwt_extended import get_jwt, jwt_required
+from sqlalchemy import text
+
+from todoflow.api import errors, login_limit, tokens
+from todoflow.api.dump import output
+from todoflow.api.extensions import db, passwords
+from todoflow.api.openapi import operation
+from todoflow.api.schemas.auth import AccessTokenOut, LoginIn, RegisterIn, TokensOut, UserOut, UserUpdateIn
+
+bp = APIBlueprint("auth", __name__, url_prefix="/api/auth", tag="Auth")
+
+USER_COLUMNS = "id, email, timezone, created_at"
+INSERT_USER = text(
+    f"""INSERT INTO users (email, password_hash, timezone) VALUES (lower(:email), :hash, :timezone)
+        ON CONFLICT (email) DO NOTHING RETURNING {USER_COLUMNS}"""
+)
+BY_EMAIL = text("SELECT id, password_hash FROM users WHERE email = lower(:email)")
+BY_ID = text(f"SELECT {USER_COLUMNS} FROM users WHERE id = :id")
+SET_TIMEZONE = text(
+    f"UPDATE users SET timezone = :timezone, updated_at = now() WHERE id = :id RETURNING {USER_COLUMNS}"
+)
+REHASH = text("UPDATE users SET password_hash = :hash, updated_at = now() WHERE id = :id")
+
+
+@cache
+def _decoy_hash() -> str:
+    """A hash to verify against when the email is unknown, so both failures take as long."""
+    return passwords.hash("decoy password for unknown emails")
+
+
+@bp.post("/register")
+@operation(bp, "Create an account", auth=False, body=True, errors={409: "The email is already registered"})
+@bp.input(RegisterIn, arg_name="data")
+@output(bp, UserOut, status_code=201)
+def register(data: dict[str, Any]) -> Any:
+    password_hash = passwords.hash(data["password"])
+    session = db.session
+    row = (
+        session.execute(INSERT_USER, {"email": data["email"], "hash": password_hash, "timezone": data["timezone"]})
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise errors.api_error(409, "email_taken", "an account with this email already exists")
+    session.commit()
+    return row
+
+
+@bp.post("/login")
+@operation(
+    bp,
+    "Log in: get an access token and a refresh token",
+    auth=False,
+    body=True,
+    errors={401: "Wrong email or password", 429: "Too many failed logins for this email (see Retry-After)"},
+)
+@bp.input(LoginIn, arg_name="data")
+@output(bp, TokensOut)
+def login(data: dict[str, Any]) -> Any:
+    session = db.session
+    email = data["email"]
+    login_limit.check(session, email)
+    user = session.execute(BY_EMAIL, {"email": email}).first()
+    if not _password_matches(user.password_hash if user else _decoy_hash(), data["password"]) or user is None:
+        login_limit.record_failure(session, email)
+        session.commit()
+        raise errors.api_error(401, "invalid_credentials", "wrong email or password")
+    login_limit.forget(session, email)
+    if passwords.check_needs_rehash(user.password_hash):
+        session.execute(REHASH, {"id": user.id, "hash": passwords.hash(data["password"])})
+    session.commit()
+    return tokens.login_tokens(user.id)
+
+
+def _password_matches(password_hash: str, password: str) -> bool:
+    try:
+        return passwords.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@bp.post("/refresh")
+@operation(bp, "Get a new access token with the refresh token", description="Send the refresh token as the bearer.")
+@jwt_required(refresh=True)
+@output(bp, AccessTokenOut)
+def refresh() -> Any:
+    claims = get_jwt()
+    return tokens.access_token(tokens.current_user_id(), claims.get("sid") or claims["jti"])
+
+
+@bp.post("/logout")
+@operation(
+    bp,
+    "Log out: revoke the presented token and its login session",
+    description="Either token of a login may be presented; both stop working.",
+)
+@jwt_required(verify_type=False)
+@bp.output({}, status_code=204)
+def logout() -> Any:
+    tokens.revoke_current_session()
+    db.session.commit()
+    return ""
+
+
+@bp.get("/me")
+@operation(bp, "The current user")
+@jwt_required()
+@output(bp, UserOut)
+def me() -> Any:
+    return _current_user()
+
+
+@bp.patch("/me")
+@operation(bp, "Change the current user's time zone", body=True)
+@jwt_required()
+@bp.input(UserUpdateIn, arg_name="data")
+@output(bp, UserOut)
+def update_me(data: dict[str, Any]) -> Any:
+    params = {"id": tokens.current_user_id(), "timezone": data["timezone"]}
+    row = db.session.execute(SET_TIMEZONE, params).mappings().first()
+    if row is None:
+        raise errors.api_error(401, "unknown_user", "the token's user no longer exists")
+    db.session.commit()
+    return row
+
+
+def _current_user() -> Any:
+    row = db.session.execute(BY_ID, {"id": tokens.current_user_id()}).mappings().first()
+    if row is None:
+        raise errors.api_error(401, "unknown_user", "the token's user no longer exists")
+    return row

@@ -1,0 +1,26 @@
+"""Priority levels."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apiflask import APIBlueprint
+from flask_jwt_extended import jwt_required
+from sqlalchemy import text
+
+from todoflow.api.dump import output
+from todoflow.api.extensions import db
+from todoflow.api.openapi import operation
+from todoflow.api.schemas.priorities import PriorityList
+
+bp = APIBlueprint("priorities", __name__, url_prefix="/api/priorities", tag="Priorities")
+
+ALL = text("SELECT id, name, level FROM priorities ORDER BY level")
+
+
+@bp.get("")
+@operation(bp, "The priority levels, least urgent first")
+@jwt_required()
+@output(bp, PriorityList)
+def list_priorities() -> Any:
+    return {"items": db.session.execute(ALL).mappings().all()}

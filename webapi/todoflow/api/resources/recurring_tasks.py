@@ -1,0 +1,113 @@
+"""Recurring tasks: the seed plan's seven endpoints."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from apiflask import APIBlueprint
+from flask_jwt_extended import jwt_required
+from marshmallow import RAISE
+
+from todoflow.api import errors, recurring_store
+from todoflow.api.dump import output
+from todoflow.api.extensions import db
+from todoflow.api.openapi import operation
+from todoflow.api.schemas.recurring import (
+    RecurringQuery,
+    RecurringTaskIn,
+    RecurringTaskOut,
+    RecurringTaskPage,
+    RecurringTaskUpdate,
+)
+from todoflow.api.tokens import current_user_id
+
+bp = APIBlueprint("recurring_tasks", __name__, url_prefix="/api/recurring-tasks", tag="Recurring tasks")
+
+
+def _found(row: Any) -> Any:
+    if row is None:
+        raise errors.not_found("recurring task")
+    return row
+
+
+@bp.post("")
+@operation(bp, "Create a recurring task", body=True, description="The first occurrence is due on start_date.")
+@jwt_required()
+@bp.input(RecurringTaskIn, arg_name="data")
+@output(bp, RecurringTaskOut, status_code=201)
+def create_recurring_task(data: dict[str, Any]) -> Any:
+    row = recurring_store.create(db.session, current_user_id(), data)
+    db.session.commit()
+    return row
+
+
+@bp.get("")
+@operation(bp, "List recurring tasks")
+@jwt_required()
+@bp.input(RecurringQuery, location="query", arg_name="query", unknown=RAISE)
+@output(bp, RecurringTaskPage)
+def list_recurring_tasks(query: dict[str, Any]) -> Any:
+    return recurring_store.page(db.session, current_user_id(), query)
+
+
+@bp.get("/<uuid:rid>")
+@operation(bp, "Get a recurring task")
+@jwt_required()
+@output(bp, RecurringTaskOut)
+def get_recurring_task(rid: uuid.UUID) -> Any:
+    return _found(recurring_store.get(db.session, current_user_id(), rid))
+
+
+@bp.put("/<uuid:rid>")
+@operation(
+    bp,
+    "Update a recurring task",
+    body=True,
+    description="Only title, description, priority_id and end_date change; an end_date before next_due_at "
+    "ends the series (is_active becomes false).",
+)
+@jwt_required()
+@bp.input(RecurringTaskUpdate, arg_name="data")
+@output(bp, RecurringTaskOut)
+def update_recurring_task(rid: uuid.UUID, data: dict[str, Any]) -> Any:
+    row = _found(recurring_store.change(db.session, current_user_id(), rid, data))
+    db.session.commit()
+    return row
+
+
+@bp.delete("/<uuid:rid>")
+@operation(bp, "Delete a recurring task", description="Tasks it generated stay, unlinked from the series.")
+@jwt_required()
+@bp.output({}, status_code=204)
+def delete_recurring_task(rid: uuid.UUID) -> Any:
+    if not recurring_store.remove(db.session, current_user_id(), rid):
+        raise errors.not_found("recurring task")
+    db.session.commit()
+    return ""
+
+
+@bp.post("/<uuid:rid>/pause")
+@operation(bp, "Pause a recurring task (no new occurrences)")
+@jwt_required()
+@output(bp, RecurringTaskOut)
+def pause_recurring_task(rid: uuid.UUID) -> Any:
+    row = _found(recurring_store.pause(db.session, current_user_id(), rid))
+    db.session.commit()
+    return row
+
+
+@bp.post("/<uuid:rid>/resume")
+@operation(
+    bp,
+    "Resume a paused recurring task",
+    description="next_due_at moves to the first occurrence on or after today in your time zone; "
+    "occurrences missed while paused are not created.",
+    errors={409: "The series has ended: no occurrence is left before end_date"},
+)
+@jwt_required()
+@output(bp, RecurringTaskOut)
+def resume_recurring_task(rid: uuid.UUID) -> Any:
+    row = _found(recurring_store.resume(db.session, current_user_id(), rid))
+    db.session.commit()
+    return row

@@ -1,0 +1,1 @@
+"""Marshmallow schemas: they validate requests, shape responses and generate /openapi.json."""

@@ -1,0 +1,34 @@
+"""The in-app inbox."""
+
+from __future__ import annotations
+
+from apiflask import Schema
+from marshmallow import fields
+
+from todoflow.api.fields import limit, offset
+from todoflow.api.schemas.common import Page
+
+
+class NotificationQuery(Schema):
+    unread = fields.Boolean(metadata={"description": "true: only unread; false: only read"})
+    limit = limit()
+    offset = offset()
+
+
+class NotificationOut(Schema):
+    id = fields.UUID(required=True)
+    task_id = fields.Integer(required=True)
+    kind = fields.String(required=True)
+    title = fields.String(required=True)
+    message = fields.String(required=True)
+    due_date = fields.Date(required=True)
+    created_at = fields.DateTime(required=True)
+    read_at = fields.DateTime(required=True, allow_none=True)
+
+
+class NotificationItem(NotificationOut):
+    """A notification in a page (its own name: the spec meets the page before the single notification)."""
+
+
+class NotificationPage(Page):
+    items = fields.List(fields.Nested(NotificationItem), required=True)

@@ -1,0 +1,16 @@
+"""Priority levels."""
+
+from __future__ import annotations
+
+from apiflask import Schema
+from marshmallow import fields
+
+
+class PriorityOut(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    level = fields.Integer(required=True, metadata={"description": "higher is more urgent"})
+
+
+class PriorityList(Schema):
+    items = fields.List(fields.Nested(PriorityOut), required=True)

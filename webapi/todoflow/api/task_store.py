@@ -1,0 +1,248 @@
+"""Tasks in SQL: every change returns the changed row and writes its event in the same transaction."""
+
+from __future__ import annotations
+
+import uuid
+from functools import lru_cache
+from typing import Any, cast
+
+from sqlalchemy import RowMapping, Select, Table, bindparam, case, false, func, insert, or_, select, true, update
+from sqlalchemy.orm import Session
+
+from todoflow.core.events import TASK_COMPLETED, TASK_CREATED, TASK_DELETED, TASK_UPDATED
+from todoflow.core.models import Priority, Task, TaskEventLog
+from todoflow.core.outbox import write_event
+
+tasks = cast(Table, Task.__table__)
+priorities = cast(Table, Priority.__table__)
+event_log = cast(Table, TaskEventLog.__table__)
+
+COLUMNS = (
+    tasks.c.id,
+    tasks.c.user_id,
+    tasks.c.title,
+    tasks.c.description,
+    tasks.c.priority_id,
+    tasks.c.due_date,
+    tasks.c.completed,
+    tasks.c.completed_at,
+    tasks.c.is_recurring,
+    tasks.c.recurring_task_id,
+    tasks.c.notified,
+    tasks.c.created_at,
+    tasks.c.updated_at,
+    tasks.c.deleted_at,
+)
+EVENT_FIELDS = (
+    "user_id",
+    "title",
+    "description",
+    "priority_id",
+    "due_date",
+    "completed",
+    "completed_at",
+    "is_recurring",
+    "recurring_task_id",
+    "created_at",
+    "updated_at",
+)
+# Task ids are bigint: a larger number in a URL can only be an unknown task.
+MAX_ID = 2**63 - 1
+
+# Built once: a request only binds values (building and cache-keying a statement per request costs more).
+INSERT = insert(tasks).returning(*COLUMNS)
+OWNED_LIVE = (tasks.c.id == bindparam("task"), tasks.c.user_id == bindparam("owner"), tasks.c.deleted_at.is_(None))
+COMPLETE = (
+    update(tasks)
+    .where(*OWNED_LIVE, tasks.c.completed.is_(False))
+    .values(completed=true(), completed_at=func.now(), updated_at=func.now())
+    .returning(*COLUMNS)
+)
+REOPEN = (
+    update(tasks)
+    .where(*OWNED_LIVE, tasks.c.completed.is_(True))
+    .values(completed=false(), completed_at=None, updated_at=func.now())
+    .returning(*COLUMNS)
+)
+GET = select(*COLUMNS).where(*OWNED_LIVE)
+DELETE = update(tasks).where(*OWNED_LIVE).values(deleted_at=func.now(), updated_at=func.now()).returning(*COLUMNS)
+
+
+def event_data(row: RowMapping) -> dict[str, Any]:
+    """The task as its events carry it (core/schemas/task-*.json)."""
+    data = {"task_id": row["id"], **{name: row[name] for name in EVENT_FIELDS}}
+    if row["deleted_at"] is not None:
+        data["deleted_at"] = row["deleted_at"]
+    return data
+
+
+def _emit(session: Session, event_type: str, row: RowMapping) -> RowMapping:
+    write_event(session, event_type, event_data(row), key=str(row["user_id"]))
+    return row
+
+
+def _owned(user_id: uuid.UUID, task_id: int, *, include_deleted: bool = False) -> list[Any]:
+    where = [tasks.c.id == task_id, tasks.c.user_id == user_id]
+    if not include_deleted:
+        where.append(tasks.c.deleted_at.is_(None))
+    return where
+
+
+def get(session: Session, user_id: uuid.UUID, task_id: int) -> RowMapping | None:
+    if task_id > MAX_ID:
+        return None
+    return session.execute(GET, {"task": task_id, "owner": user_id}).mappings().first()
+
+
+def exists_including_deleted(session: Session, user_id: uuid.UUID, task_id: int) -> bool:
+    if task_id > MAX_ID:
+        return False
+    stmt = select(tasks.c.id).where(*_owned(user_id, task_id, include_deleted=True))
+    return session.execute(stmt).first() is not None
+
+
+def create(session: Session, user_id: uuid.UUID, fields: dict[str, Any]) -> RowMapping:
+    row = session.execute(INSERT, {"user_id": user_id, **fields}).mappings().one()
+    return _emit(session, TASK_CREATED, row)
+
+
+def change(session: Session, user_id: uuid.UUID, task_id: int, fields: dict[str, Any]) -> RowMapping | None:
+    """Apply fields; None if the task is not the user's. No change, no event (and updated_at stays)."""
+    if task_id > MAX_ID:
+        return None
+    if not fields:
+        return get(session, user_id, task_id)
+    values: dict[str, Any] = {**fields, "updated_at": func.now()}
+    if "due_date" in fields:
+        # A new due date deserves a new reminder.
+        values["notified"] = case(
+            (tasks.c.due_date.is_distinct_from(fields["due_date"]), false()), else_=tasks.c.notified
+        )
+    differs = [getattr(tasks.c, name).is_distinct_from(value) for name, value in fields.items()]
+    stmt = update(tasks).where(*_owned(user_id, task_id), or_(*differs))
+    row = session.execute(stmt.values(values).returning(*COLUMNS)).mappings().first()
+    if row is None:
+        return get(session, user_id, task_id)
+    return _emit(session, TASK_UPDATED, row)
+
+
+def set_completed(session: Session, user_id: uuid.UUID, task_id: int, completed: bool) -> RowMapping | None:
+    """Complete or reopen; a task already in that state is returned unchanged, without an event."""
+    if task_id > MAX_ID:
+        return None
+    params = {"task": task_id, "owner": user_id}
+    row = session.execute(COMPLETE if completed else REOPEN, params).mappings().first()
+    if row is None:
+        return get(session, user_id, task_id)
+    return _emit(session, TASK_COMPLETED if completed else TASK_UPDATED, row)
+
+
+def delete(session: Session, user_id: uuid.UUID, task_id: int) -> bool:
+    """Soft-delete; False if there was no such live task of the user."""
+    if task_id > MAX_ID:
+        return False
+    row = session.execute(DELETE, {"task": task_id, "owner": user_id}).mappings().first()
+    if row is None:
+        return False
+    _emit(session, TASK_DELETED, row)
+    return True
+
+
+def detach_from_series(session: Session, user_id: uuid.UUID, recurring_task_id: uuid.UUID) -> int:
+    """Unlink a deleted series' live instances (each change with its event); returns how many."""
+    stmt = (
+        update(tasks)
+        .where(
+            tasks.c.recurring_task_id == recurring_task_id,
+            tasks.c.user_id == user_id,
+            tasks.c.deleted_at.is_(None),
+        )
+        .values(recurring_task_id=None, updated_at=func.now())
+        .returning(*COLUMNS)
+    )
+    rows = session.execute(stmt).mappings().all()
+    for row in rows:
+        _emit(session, TASK_UPDATED, row)
+    return len(rows)
+
+
+SORTS = {
+    "created_at": tasks.c.created_at,
+    "due_date": tasks.c.due_date,
+    "priority": priorities.c.level,
+}
+FILTERS = {
+    "completed": lambda value: tasks.c.completed == value,
+    "priority_id": lambda value: tasks.c.priority_id == value,
+    "due_before": lambda value: tasks.c.due_date <= value,
+    "due_after": lambda value: tasks.c.due_date >= value,
+    "recurring_task_id": lambda value: tasks.c.recurring_task_id == value,
+}
+
+
+@lru_cache(maxsize=256)
+def _page_statements(filters: frozenset[str], sort_by: str, descending: bool) -> tuple[Select[Any], Select[Any]]:
+    """(page, count) statements for one shape of query, built once: requests only bind values."""
+    where = [tasks.c.user_id == bindparam("user_id"), tasks.c.deleted_at.is_(None)]
+    where += [FILTERS[name](bindparam(name)) for name in sorted(filters)]
+    column = SORTS[sort_by]
+    order = [(column.desc() if descending else column.asc()).nulls_last()]
+    order.append(tasks.c.id.desc() if descending else tasks.c.id.asc())
+    source = tasks.outerjoin(priorities, priorities.c.id == tasks.c.priority_id) if sort_by == "priority" else tasks
+    page = (
+        select(*COLUMNS, func.count().over().label("total"))
+        .select_from(source)
+        .where(*where)
+        .order_by(*order)
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+    )
+    count = select(func.count()).select_from(tasks).where(*where)
+    return page, count
+
+
+def list_query(user_id: uuid.UUID, query: dict[str, Any]) -> tuple[Select[Any], Select[Any], dict[str, Any]]:
+    """The page statement (one page of the user's live tasks with the total in the same row), its count
+    statement, and their parameters."""
+    filters = frozenset(name for name in FILTERS if name in query)
+    page, count = _page_statements(filters, query["sort_by"], query["sort_order"] == "desc")
+    params = {name: query[name] for name in filters}
+    params.update(user_id=user_id, limit=query["limit"], offset=query["offset"])
+    return page, count, params
+
+
+def page(session: Session, user_id: uuid.UUID, query: dict[str, Any]) -> dict[str, Any]:
+    statement, count, params = list_query(user_id, query)
+    rows = session.execute(statement, params).mappings().all()
+    if rows:
+        total = rows[0]["total"]
+    elif query["offset"] == 0:
+        total = 0
+    else:
+        # Past the last page the window count has no row to ride on.
+        total = session.execute(count, params).scalar_one()
+    return {"items": rows, "total": total, "limit": query["limit"], "offset": query["offset"]}
+
+
+def events(session: Session, task_id: int, limit: int, offset: int) -> dict[str, Any]:
+    """The task's history from task_event_log, oldest first."""
+    where = event_log.c.task_id == task_id
+    stmt = (
+        select(
+            event_log.c.event_id,
+            event_log.c.event_type,
+            event_log.c.event_timestamp,
+            event_log.c.event_data.label("data"),
+            func.count().over().label("total"),
+        )
+        .where(where)
+        .order_by(event_log.c.event_timestamp, event_log.c.created_at, event_log.c.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    rows = session.execute(stmt).mappings().all()
+    if rows:
+        total = rows[0]["total"]
+    else:
+        total = session.execute(select(func.count()).select_from(event_log).where(where)).scalar_one()
+    return {"items": rows, "total": total, "limit": limit, "offset": offset}

@@ -1,0 +1,433 @@
+"""API benchmark: gunicorn over loopback driven by wrk (closed loop) and hey (fixed rate), beside a raw floor.
+
+The floor is a minimal WSGI app on psycopg's own pool, served by the same gunicorn settings, running the
+same SQL the API runs (its revocation check, then the page query or the insert and its outbox row):
+what Python, gunicorn and PostgreSQL cost on this machine before any framework.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+BENCH_DB = "todoflow_bench_api"
+TASKS = 1000
+SECONDS = int(os.environ.get("TODOFLOW_BENCH_SECONDS", "10"))
+ROUNDS = 3
+WARMUP_SECONDS = 3
+CONNECTIONS = 16
+FIXED_RATE = 100
+TARGETS = {"list": 600.0, "create": 300.0, "p95_ms": 30.0, "ratio": 0.6}
+CREATE_BODY = json.dumps({"title": "benchmark task", "priority_id": 2, "due_date": "2031-01-01"})
+
+
+@dataclass
+class Run:
+    """One load run: throughput and latency percentiles in milliseconds."""
+
+    rps: float
+    p50: float
+    p95: float
+    p99: float
+    errors: int
+
+
+def ensure_tools() -> None:
+    """wrk and hey come from Debian's packages; install them when missing."""
+    missing = [tool for tool in ("wrk", "hey") if shutil.which(tool) is None]
+    if not missing:
+        return
+    apt = ["apt-get", "install", "-y", "-q", *missing]
+    if os.geteuid() != 0:
+        apt = ["sudo", *apt]
+    if subprocess.run(apt, capture_output=True).returncode != 0:
+        subprocess.run([apt[0] if apt[0] == "sudo" else "apt-get", "update", "-q"], capture_output=True)
+        subprocess.run(apt, check=True, capture_output=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def prepare_database() -> str:
+    """A fresh benchmark database at the latest migration."""
+    from todoflow.core import db
+    from todoflow.devstack import postgres
+
+    postgres.start()
+    url = postgres.recreate_database(BENCH_DB)
+    db.upgrade(url)
+    return url
+
+
+def call(base: str, method: str, path: str, body: dict[str, Any] | None = None, token: str | None = None) -> Any:
+    data = json.dumps(body).encode() if body else None
+    request = urllib.request.Request(base + path, method=method, data=data)  # noqa: S310 - our loopback server
+    request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+        return json.loads(response.read() or b"null")
+
+
+def user_with_token(base: str, email: str) -> tuple[str, str]:
+    """Register and log in through the API; returns (user id, access token)."""
+    password = secrets.token_urlsafe(16)
+    user = call(base, "POST", "/api/auth/register", {"email": email, "password": password})
+    tokens = call(base, "POST", "/api/auth/login", {"email": email, "password": password})
+    return user["id"], tokens["access_token"]
+
+
+def seed_tasks(url: str, user_id: str, count: int) -> None:
+    """count tasks with spread due dates and priorities, in one set-based insert."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            """INSERT INTO tasks (user_id, title, description, priority_id, due_date, created_at, updated_at)
+               SELECT %s, 'task ' || n, 'seeded for the benchmark', 1 + n %% 4, %s + n %% 90,
+                      now() - n * interval '1 minute', now() - n * interval '1 minute'
+               FROM generate_series(1, %s) AS n""",
+            (user_id, date.today(), count),
+        )
+        conn.execute("ANALYZE tasks")
+
+
+@contextlib.contextmanager
+def gunicorn(argv: list[str], env: dict[str, str], port: int, log: Path) -> Iterator[str]:
+    """Run a server until the block ends; yields its base URL once /health answers."""
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"server exited with {proc.returncode}; see {log}")
+            try:
+                with urllib.request.urlopen(base + "/health", timeout=2):  # noqa: S310
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"server did not answer within 60 s; see {log}") from None
+                time.sleep(0.2)
+        yield base
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, 15)
+        proc.wait(timeout=30)
+
+
+WRK_SCRIPT = """
+wrk.method = "%(method)s"
+%(body)s
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer %(token)s"
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'RESULT {"requests": %%d, "duration_us": %%d, "errors": %%d, "p50": %%d, "p95": %%d, "p99": %%d}\\n',
+    summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout + e.status,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99)))
+end
+"""
+
+
+def wrk(url: str, method: str, token: str, body: str | None, seconds: int) -> Run:
+    """Closed loop: CONNECTIONS connections each sending its next request as soon as the last is answered."""
+    script = WRK_SCRIPT % {
+        "method": method,
+        "token": token,
+        "body": f"wrk.body = {json.dumps(body)}" if body else "",
+    }
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(script)
+    try:
+        argv = ["wrk", "-t", "2", "-c", str(CONNECTIONS), "-d", f"{seconds}s", "-s", handle.name, url]
+        output = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    finally:
+        os.unlink(handle.name)
+    result = json.loads(output.split("RESULT ", 1)[1].splitlines()[0])
+    return Run(
+        rps=result["requests"] / (result["duration_us"] / 1e6),
+        p50=result["p50"] / 1000,
+        p95=result["p95"] / 1000,
+        p99=result["p99"] / 1000,
+        errors=result["errors"],
+    )
+
+
+def hey(url: str, method: str, token: str, body: str | None, seconds: int, rate: int) -> Run:
+    """Open loop at a fixed rate: 5 workers each sending rate/5 requests per second."""
+    workers = 5
+    argv = ["hey", "-z", f"{seconds}s", "-c", str(workers), "-q", str(rate // workers), "-m", method]
+    argv += ["-H", f"Authorization: Bearer {token}", "-T", "application/json"]
+    if body:
+        argv += ["-d", body]
+    output = subprocess.run([*argv, url], capture_output=True, text=True, check=True).stdout
+
+    def pct(p: int) -> float:
+        match = re.search(rf"{p}%% in ([0-9.]+) secs".replace("%%", "%"), output)
+        return float(match.group(1)) * 1000 if match else float("nan")
+
+    rps = float(re.search(r"Requests/sec:\s+([0-9.]+)", output).group(1))  # type: ignore[union-attr]
+    statuses = dict(re.findall(r"\[(\d{3})\]\s+(\d+) responses", output))
+    errors = sum(int(n) for code, n in statuses.items() if not code.startswith("2"))
+    return Run(rps=rps, p50=pct(50), p95=pct(95), p99=pct(99), errors=errors)
+
+
+def closed_loop(
+    bases: dict[str, str], list_token: str, create_token: str, rounds: int = ROUNDS
+) -> dict[str, dict[str, Run]]:
+    """List (as the user with 1,000 tasks) and create (as another user) on each server, closed loop.
+
+    The servers take turns, round after round, so a burst of other work on the shared machine hits both
+    alike; each keeps its best round.
+    """
+    scenarios = {
+        "list": ("/api/tasks?limit=20", "GET", list_token, None),
+        "create": ("/api/tasks", "POST", create_token, CREATE_BODY),
+    }
+    for base in bases.values():
+        wrk(base + "/api/tasks?limit=20", "GET", list_token, None, WARMUP_SECONDS)
+    best: dict[str, dict[str, Run]] = {kind: {} for kind in bases}
+    for name, (path, method, token, body) in scenarios.items():
+        for _ in range(rounds):
+            for kind, base in bases.items():
+                result = wrk(base + path, method, token, body, SECONDS)
+                if name not in best[kind] or result.rps > best[kind][name].rps:
+                    best[kind][name] = result
+    return best
+
+
+def server_argv(kind: str, port: int, workers: int, threads: int) -> list[str]:
+    """The API as `make up` serves it, or the floor, with the same gunicorn settings."""
+    bind = f"127.0.0.1:{port}"
+    if kind == "api":
+        sizing = ["--workers", str(workers), "--threads", str(threads)]
+        return [sys.executable, "-m", "todoflow.cli", "serve-api", "--bind", bind, *sizing]
+    return [sys.executable, "-m", "todoflow.bench.api", "--bind", bind, str(workers), str(threads)]
+
+
+def run() -> str:
+    """Measure the API and its floor; returns the Markdown section."""
+    from todoflow.api.serve import default_workers
+    from todoflow.core.settings import DEV_DIR
+
+    ensure_tools()
+    load_before = load_average()
+    url = prepare_database()
+    workers, threads = default_workers(), int(os.environ.get("API_THREADS", "2"))
+    logs = DEV_DIR / "bench"
+    logs.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "DATABASE_URL": url, "JWT_SECRET_KEY": secrets.token_urlsafe(32)}
+
+    api_port, floor_port = free_port(), free_port()
+    with gunicorn(server_argv("api", api_port, workers, threads), env, api_port, logs / "api.log") as api_base:
+        list_user, list_token = user_with_token(api_base, "list@bench.example")
+        _create_user, create_token = user_with_token(api_base, "create@bench.example")
+        seed_tasks(url, list_user, TASKS)
+        fixed = {
+            "list": hey(api_base + "/api/tasks?limit=20", "GET", list_token, None, SECONDS, FIXED_RATE),
+            "create": hey(api_base + "/api/tasks", "POST", create_token, CREATE_BODY, SECONDS, FIXED_RATE),
+        }
+        floor_env = {**env, "FLOOR_LIST_TOKEN": list_token, "FLOOR_CREATE_TOKEN": create_token}
+        floor_argv = server_argv("floor", floor_port, workers, threads)
+        with gunicorn(floor_argv, floor_env, floor_port, logs / "floor.log") as floor_base:
+            best = closed_loop({"api": api_base, "floor": floor_base}, list_token, create_token)
+    api, floor = best["api"], best["floor"]
+    return report(api, fixed, floor, workers, threads, (load_before, load_average()))
+
+
+def _ms(value: float) -> str:
+    return f"{value:.1f}"
+
+
+def load_average() -> str:
+    """The 1-minute load average: other work on the machine competes for the same cores."""
+    try:
+        return Path("/proc/loadavg").read_text().split()[0]
+    except OSError:
+        return "?"
+
+
+def report(
+    api: dict[str, Run],
+    fixed: dict[str, Run],
+    floor: dict[str, Run],
+    workers: int,
+    threads: int,
+    load: tuple[str, str],
+) -> str:
+    ratio = {name: api[name].rps / floor[name].rps for name in ("list", "create")}
+    rows = [
+        ("GET /api/tasks (page of 20 of 1,000)", api["list"], floor["list"], ratio["list"], TARGETS["list"]),
+        ("POST /api/tasks (+ outbox row)", api["create"], floor["create"], ratio["create"], TARGETS["create"]),
+    ]
+    lines = [
+        "## REST API",
+        "",
+        f"gunicorn `todoflow serve-api`: {workers} workers x {threads} threads (gthread), preloaded app, over "
+        f"127.0.0.1. Closed loop: wrk, 2 threads, {CONNECTIONS} keep-alive connections, {SECONDS} s per run after "
+        f"a {WARMUP_SECONDS} s warm-up; API and floor take turns for {ROUNDS} rounds and each keeps its best round. "
+        f"Fixed rate: hey, 5 workers, {FIXED_RATE} req/s for {SECONDS} s. Every "
+        "request carries a real access token (signature verified once per worker, then expiry and revocation "
+        f"checked on every request). The list user has {TASKS:,} tasks; the page is the newest 20 with the total "
+        "count; each create also writes its event to the outbox in the same transaction. The floor is a bare WSGI "
+        "function on psycopg's pool under the same gunicorn settings, running the same SQL (revocation check, then "
+        "the page query, or the task insert and its outbox row) with json.dumps and nothing else: no Flask, JWT, "
+        "request validation or event schema check. Load generator, server and PostgreSQL share the machine's cores "
+        f"(1-minute load average {load[0]} before the runs, {load[1]} after).",
+        "",
+        "| endpoint | API req/s | p50 ms | p95 ms | p99 ms | errors | floor req/s | API/floor | target req/s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, run_, floor_run, share, target in rows:
+        lines.append(
+            f"| {name} | {run_.rps:,.0f} | {_ms(run_.p50)} | {_ms(run_.p95)} | {_ms(run_.p99)} | {run_.errors} | "
+            f"{floor_run.rps:,.0f} | {share:.2f} | {target:,.0f} |"
+        )
+    lines += [
+        "",
+        f"At a fixed {FIXED_RATE} req/s (target: p95 under {TARGETS['p95_ms']:.0f} ms):",
+        "",
+        "| endpoint | achieved req/s | p50 ms | p95 ms | p99 ms | errors |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, label in (("list", "GET /api/tasks"), ("create", "POST /api/tasks")):
+        r = fixed[name]
+        lines.append(f"| {label} | {r.rps:,.0f} | {_ms(r.p50)} | {_ms(r.p95)} | {_ms(r.p99)} | {r.errors} |")
+    verdicts = [
+        ("list >= 600 req/s", api["list"].rps >= TARGETS["list"]),
+        ("create >= 300 req/s", api["create"].rps >= TARGETS["create"]),
+        ("p95 < 30 ms at 100 req/s", max(fixed["list"].p95, fixed["create"].p95) < TARGETS["p95_ms"]),
+        ("API >= 0.6 of the floor", min(ratio.values()) >= TARGETS["ratio"]),
+    ]
+    lines += ["", "Targets: " + "; ".join(f"{text}: {'met' if ok else 'NOT met'}" for text, ok in verdicts) + "."]
+    return "\n".join(lines)
+
+
+# ---- the raw floor: served by `python -m todoflow.bench.api --bind HOST:PORT WORKERS THREADS` ----
+
+
+def floor_app() -> Any:
+    """The floor WSGI app: the API's SQL on a psycopg pool, JSON by json.dumps, no framework."""
+    import jwt as pyjwt
+    from psycopg.rows import dict_row
+    from psycopg_pool import ConnectionPool
+    from sqlalchemy.dialects import postgresql
+
+    from todoflow.api import task_store, tokens
+    from todoflow.core.events import TASK_CREATED, envelope
+    from todoflow.core.outbox import INSERT as OUTBOX_INSERT
+
+    dialect = postgresql.psycopg.dialect()  # type: ignore[attr-defined]
+
+    def sql(statement: Any) -> tuple[str, dict[str, Any]]:
+        compiled = statement.compile(dialect=dialect)
+        return str(compiled), dict(compiled.params)
+
+    # The floor trusts the tokens the benchmark gives it: it only reads their claims, once, at start.
+    def claims(token: str) -> dict[str, Any]:
+        return pyjwt.decode(token, options={"verify_signature": False})
+
+    list_claims, create_claims = claims(os.environ["FLOOR_LIST_TOKEN"]), claims(os.environ["FLOOR_CREATE_TOKEN"])
+    list_user = uuid.UUID(list_claims["sub"])
+    create_user = uuid.UUID(create_claims["sub"])
+    revoked_sql, _ = sql(tokens.IS_REVOKED)
+    page_statement, _count, page_params = task_store.list_query(
+        list_user, {"sort_by": "created_at", "sort_order": "desc", "limit": 20, "offset": 0}
+    )
+    page_sql, _ = sql(page_statement)
+    insert_sql = str(
+        task_store.INSERT.compile(
+            dialect=dialect, column_keys=["user_id", "title", "description", "priority_id", "due_date"]
+        )
+    )
+    outbox_sql, _ = sql(OUTBOX_INSERT)
+    # Reads in autocommit and writes in one transaction, as the API does.
+    pool = ConnectionPool(
+        os.environ["DATABASE_URL"],
+        min_size=1,
+        max_size=4,
+        open=False,
+        kwargs={"row_factory": dict_row, "autocommit": True},
+    )
+    opened: list[bool] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        if not opened:
+            pool.open()
+            opened.append(True)
+        path, method = environ["PATH_INFO"], environ["REQUEST_METHOD"]
+        if path == "/health":
+            body, status = b'{"status": "ok"}', "200 OK"
+        elif path == "/api/tasks" and method == "GET":
+            with pool.connection() as conn:
+                conn.execute(revoked_sql, {"jti": list_claims["jti"], "sid": list_claims["sid"]})
+                rows: list[Any] = conn.execute(page_sql, page_params).fetchall()
+            page = {"items": rows, "total": rows[0]["total"] if rows else 0, "limit": 20, "offset": 0}
+            body, status = json.dumps(page, default=str).encode(), "200 OK"
+        elif path == "/api/tasks" and method == "POST":
+            data = json.loads(environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0)))
+            with pool.connection() as conn, conn.transaction():
+                conn.execute(revoked_sql, {"jti": create_claims["jti"], "sid": create_claims["sid"]})
+                row = conn.execute(
+                    insert_sql,
+                    {
+                        "user_id": create_user,
+                        "title": data["title"],
+                        "description": "",
+                        "priority_id": data["priority_id"],
+                        "due_date": data["due_date"],
+                    },
+                ).fetchone()
+                assert row is not None
+                event = envelope(TASK_CREATED, json.loads(json.dumps(row, default=str)))
+                conn.execute(
+                    outbox_sql,
+                    {
+                        "event_id": event["event_id"],
+                        "topic": TASK_CREATED,
+                        "message_key": str(create_user),
+                        "payload": json.dumps(event),
+                    },
+                )
+            body, status = json.dumps(row, default=str).encode(), "201 Created"
+        else:
+            body, status = b'{"error": {"code": "not_found"}}', "404 Not Found"
+        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+
+    return app
+
+
+def _serve_floor(argv: list[str]) -> None:
+    from todoflow.api.serve import options, serve
+
+    bind, workers, threads = argv[1], int(argv[2]), int(argv[3])
+    settings = options(bind, workers, threads)
+    settings["post_fork"] = None
+    serve(floor_app, settings)
+
+
+if __name__ == "__main__":
+    _serve_floor(sys.argv[1:])
