@@ -85,9 +85,14 @@ def fetch_jars() -> None:
 
 
 def _cluster_id() -> str:
+    """A random KRaft cluster id (base64url of a UUID, as `kafka-storage random-uuid` makes them)."""
     import base64
 
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        # The storage tool would read an id starting with "-" as an option (Kafka's own ids never do).
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 @dataclass(frozen=True)
