@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -18,6 +19,14 @@ def topic(kafka_bootstrap: str) -> Iterator[str]:
     admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
     name = f"todoflow-test-lag-{uuid.uuid4().hex[:10]}"
     admin.create_topics([NewTopic(name, num_partitions=2, replication_factor=1)])[name].result(timeout=30)
+    # Creation returns before every broker's metadata lists the topic with its leaders.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        described = admin.list_topics(topic=name, timeout=5).topics.get(name)
+        if described and described.error is None and len(described.partitions) == 2:
+            if all(p.leader >= 0 for p in described.partitions.values()):
+                break
+        time.sleep(0.2)
     yield name
     admin.delete_topics([name])[name].result(timeout=30)
 

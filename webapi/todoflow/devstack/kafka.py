@@ -164,12 +164,13 @@ class Broker:
         return procs.port_open(self.port)
 
     def start(self, timeout: float = 90) -> None:
-        """Start the broker and wait until it answers metadata requests."""
+        """Start the broker and wait until it answers metadata requests and serves consumer groups."""
         if self.is_running():
             return
         self.initialize()
         procs.start(self.name, self._java_argv("kafka.Kafka", str(self.config)), os.environ, self.log_file)
         procs.wait_for(self._ready, f"Kafka ({self.name})", timeout, self.log_file)
+        procs.wait_for(self._coordinator_ready, f"Kafka group coordinator ({self.name})", timeout, self.log_file)
 
     def _ready(self) -> bool:
         from confluent_kafka.admin import AdminClient
@@ -179,6 +180,24 @@ class Broker:
         admin = AdminClient({"bootstrap.servers": self.bootstrap})
         metadata = admin.list_topics(timeout=2)
         return bool(metadata.brokers)
+
+    def _coordinator_ready(self) -> bool:
+        """True once a consumer group's offsets can be read: the first such read creates __consumer_offsets.
+
+        Until then admin calls about groups fail at once (COORDINATOR_NOT_AVAILABLE). A consumer waits for
+        the coordinator by itself, and is closed cleanly whatever happens (librdkafka dislikes clients
+        destroyed with requests in flight).
+        """
+        from confluent_kafka import Consumer, TopicPartition
+
+        consumer = Consumer(
+            {"bootstrap.servers": self.bootstrap, "group.id": "todoflow-devstack-probe", "enable.auto.commit": False}
+        )
+        try:
+            consumer.committed([TopicPartition("__consumer_offsets", 0)], timeout=10)
+            return True
+        finally:
+            consumer.close()
 
     def stop(self, timeout: float = 30) -> bool:
         return procs.stop(self.name, timeout=timeout)
