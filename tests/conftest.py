@@ -70,6 +70,22 @@ def pg(clean_db: str) -> Iterator[psycopg.Connection[Any]]:
 
 
 @pytest.fixture(scope="session")
+def app(database_url: str) -> Any:
+    """The Flask application (create_app) bound to the test database."""
+    from todoflow.api import create_app
+
+    application = create_app()
+    application.testing = True
+    return application
+
+
+@pytest.fixture
+def client(app: Any, clean_db: str) -> Any:
+    """A test client of the real app over the emptied test database."""
+    return app.test_client()
+
+
+@pytest.fixture(scope="session")
 def kafka_bootstrap() -> Iterator[str]:
     """The local Kafka broker with the project's topics; stopped afterwards only if started here."""
     from todoflow.core.topics import ensure_topics

@@ -11,8 +11,6 @@ import psycopg
 import pytest
 from flask.testing import FlaskClient
 
-from todoflow.api import create_app
-
 PASSWORD = "correct horse battery"
 
 
@@ -29,18 +27,6 @@ class ApiUser:
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.access_token}"}
-
-
-@pytest.fixture(scope="session")
-def app(database_url: str) -> Any:
-    app = create_app()
-    app.testing = True
-    return app
-
-
-@pytest.fixture
-def client(app: Any, clean_db: str) -> FlaskClient:
-    return app.test_client()
 
 
 @pytest.fixture

@@ -102,12 +102,9 @@ def relay(clean_db: str, kafka_bootstrap: str, tmp_path: Path) -> Iterator[subpr
 
 
 @pytest.fixture
-def api(clean_db: str) -> Any:
-    from todoflow.api import create_app
-
-    app = create_app()
-    app.testing = True
-    return app.test_client()
+def api(client: Any) -> Any:
+    """The real app's test client (tests/conftest.py), named for what it stands for here."""
+    return client
 
 
 def _user_headers(api: Any) -> dict[str, str]:

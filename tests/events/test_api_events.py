@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from todoflow.api import create_app
 from todoflow.core.event_schemas import validate_event
 from todoflow.core.events import TASK_COMPLETED, TASK_CREATED, TASK_DELETED, TASK_UPDATED, TOPICS
 from todoflow.devstack.kafka import Broker
@@ -33,18 +32,6 @@ PASSWORD = "correct horse battery"
 class User:
     id: str
     headers: dict[str, str]
-
-
-@pytest.fixture(scope="module")
-def app(database_url: str) -> Any:
-    app = create_app()
-    app.testing = True
-    return app
-
-
-@pytest.fixture
-def client(app: Any, clean_db: str) -> FlaskClient:
-    return app.test_client()
 
 
 @pytest.fixture

@@ -56,41 +56,11 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[index]
 
 
-@contextlib.contextmanager
-def bench_broker() -> Iterator[str]:
-    """A dedicated, empty KRaft node with the project's topics; stopped and removed afterwards."""
-    from todoflow.core.settings import DEV_DIR, Settings
-    from todoflow.core.topics import ensure_topics
-    from todoflow.devstack.kafka import Broker
+def bench_broker() -> contextlib.AbstractContextManager[str]:
+    """A dedicated, empty broker: the benchmark's volume never lands in the shared topics."""
+    from todoflow.devstack.kafka import scratch_broker
 
-    broker = Broker(name="kafka-bench", port=BROKER_PORT, home=DEV_DIR / "kafka-bench")
-    broker.stop()
-    shutil.rmtree(broker.data_dir, ignore_errors=True)
-    broker.start()
-    try:
-        ensure_topics(Settings(kafka_bootstrap_servers=broker.bootstrap))
-        _wait_for_leaders(broker.bootstrap)
-        yield broker.bootstrap
-    finally:
-        broker.stop()
-        shutil.rmtree(broker.data_dir, ignore_errors=True)
-
-
-def _wait_for_leaders(bootstrap: str) -> None:
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-probe"})
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                for partition in consumer.list_topics(TASK_CREATED, timeout=5).topics[TASK_CREATED].partitions:
-                    consumer.get_watermark_offsets(TopicPartition(TASK_CREATED, partition), timeout=5)
-                return
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.5)
-    finally:
-        consumer.close()
+    return scratch_broker("kafka-bench", BROKER_PORT)
 
 
 def prepare_database() -> str:

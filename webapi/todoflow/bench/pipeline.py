@@ -13,7 +13,6 @@ import contextlib
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import threading
@@ -25,7 +24,7 @@ from datetime import UTC, datetime
 
 import psutil
 import psycopg
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Producer
 
 from todoflow.core.events import TOPICS, envelope
 
@@ -293,42 +292,11 @@ def bench_sweep(url: str) -> JobRun:
     return run
 
 
-@contextlib.contextmanager
-def bench_broker() -> Iterator[str]:
-    """A dedicated, empty KRaft node with the project's topics; stopped and removed afterwards."""
-    from todoflow.core.settings import DEV_DIR, Settings
-    from todoflow.core.topics import ensure_topics
-    from todoflow.devstack.kafka import Broker
+def bench_broker() -> contextlib.AbstractContextManager[str]:
+    """A dedicated, empty broker: the benchmark's volume never lands in the shared topics."""
+    from todoflow.devstack.kafka import scratch_broker
 
-    broker = Broker(name="kafka-bench-pipeline", port=BROKER_PORT, home=DEV_DIR / "kafka-bench-pipeline")
-    broker.stop()
-    shutil.rmtree(broker.data_dir, ignore_errors=True)
-    broker.start()
-    try:
-        ensure_topics(Settings(kafka_bootstrap_servers=broker.bootstrap))
-        _wait_for_leaders(broker.bootstrap)
-        yield broker.bootstrap
-    finally:
-        broker.stop()
-        shutil.rmtree(broker.home, ignore_errors=True)
-
-
-def _wait_for_leaders(bootstrap: str) -> None:
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-probe"})
-    try:
-        deadline = time.monotonic() + 60
-        for topic in TOPICS:
-            while True:
-                try:
-                    for partition in consumer.list_topics(topic, timeout=5).topics[topic].partitions:
-                        consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=5)
-                    break
-                except Exception:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.5)
-    finally:
-        consumer.close()
+    return scratch_broker("kafka-bench-pipeline", BROKER_PORT)
 
 
 def _events(count: int) -> Iterator[tuple[str, bytes, bytes]]:

@@ -6,10 +6,13 @@ default broker on LOCAL_KAFKA_PORT. Other instances (fault tests, benchmarks) re
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
+import time
 import uuid
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -201,6 +204,50 @@ class Broker:
 
     def stop(self, timeout: float = 30) -> bool:
         return procs.stop(self.name, timeout=timeout)
+
+
+def wait_for_leaders(bootstrap: str, topics: Sequence[str], timeout: float = 60) -> None:
+    """Wait until every partition of topics has a leader that answers offset requests."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "todoflow-devstack-probe"})
+    deadline = time.monotonic() + timeout
+    try:
+        for topic in topics:
+            while True:
+                try:
+                    for partition in consumer.list_topics(topic, timeout=5).topics[topic].partitions:
+                        consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=5)
+                    break
+                except Exception:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.5)
+    finally:
+        consumer.close()
+
+
+@contextlib.contextmanager
+def scratch_broker(name: str, port: int) -> Iterator[str]:
+    """A dedicated, empty KRaft node under .dev/<name> with the project's topics; removed afterwards.
+
+    For benchmarks and fault tests that must not touch (or be disturbed by) the shared broker's topics.
+    """
+    from todoflow.core.events import TOPICS
+    from todoflow.core.settings import Settings
+    from todoflow.core.topics import ensure_topics
+
+    broker = Broker(name=name, port=port, home=DEV_DIR / name)
+    broker.stop()
+    shutil.rmtree(broker.data_dir, ignore_errors=True)
+    broker.start()
+    try:
+        ensure_topics(Settings(kafka_bootstrap_servers=broker.bootstrap))
+        wait_for_leaders(broker.bootstrap, TOPICS)
+        yield broker.bootstrap
+    finally:
+        broker.stop()
+        shutil.rmtree(broker.home, ignore_errors=True)
 
 
 DEFAULT = Broker()
