@@ -24,13 +24,13 @@ $(STAMP): requirements.lock pyproject.toml
 setup: $(STAMP) ## create .venv from the lock file (Python 3.11)
 
 up: $(STAMP) ## start PostgreSQL, Kafka, Airflow and the API on 127.0.0.1; prints URLs and credentials
-	$(PY) -m todoflow.devstack up
+	$(PY) -m todoflow_dev.devstack up
 
 down: $(STAMP) ## stop every local service started by `make up` or the tests
-	$(PY) -m todoflow.devstack down
+	$(PY) -m todoflow_dev.devstack down
 
 status: $(STAMP) ## show which local services are running
-	$(PY) -m todoflow.devstack status
+	$(PY) -m todoflow_dev.devstack status
 
 lint: $(STAMP) ## ruff over the whole repo
 	$(VENV)/bin/ruff check .
@@ -42,7 +42,7 @@ test: lint ## ruff, then the whole test suite against real PostgreSQL, Kafka and
 	$(PY) -m pytest
 
 bench: $(STAMP) ## run the benchmarks and rewrite docs/benchmarks.md
-	$(PY) -m todoflow.bench
+	$(PY) -m todoflow_dev.bench
 
 migrate: $(STAMP) ## apply Alembic migrations to DATABASE_URL (default: the local cluster)
 	$(PY) -m todoflow.cli migrate

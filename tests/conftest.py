@@ -1,4 +1,4 @@
-"""Shared fixtures: the real local PostgreSQL and Kafka, started here when not already running."""
+"""Shared fixtures: the suite's own PostgreSQL and Kafka (not the local stack's), started here when not running."""
 
 from __future__ import annotations
 
@@ -6,13 +6,22 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
-import psycopg
-import pytest
+# The suite runs its own PostgreSQL and Kafka (own ports, own state under .dev/test), never the local stack's
+# (`make up`): set before anything imports todoflow, whose settings read these at import time. A developer's
+# stack survives `make test` unchanged; two checkouts can test at once by moving TODOFLOW_TEST_*.
+_REPO = Path(__file__).resolve().parents[1]
+os.environ["TODOFLOW_DEV_DIR"] = os.environ.get("TODOFLOW_TEST_DEV_DIR") or str(_REPO / ".dev" / "test")
+os.environ["TODOFLOW_PG_PORT"] = os.environ.get("TODOFLOW_TEST_PG_PORT") or "56432"
+os.environ["TODOFLOW_KAFKA_PORT"] = os.environ.get("TODOFLOW_TEST_KAFKA_PORT") or "60092"
 
-from todoflow.devstack import kafka as local_kafka
-from todoflow.devstack import postgres as local_pg
+import psycopg  # noqa: E402
+import pytest  # noqa: E402
+
+from todoflow_dev.devstack import kafka as local_kafka  # noqa: E402
+from todoflow_dev.devstack import postgres as local_pg  # noqa: E402
 
 TEST_DB = os.environ.get("TODOFLOW_TEST_DB", "todoflow_test")
 APP_TABLES = (

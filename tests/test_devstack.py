@@ -6,7 +6,7 @@ import os
 import sys
 import time
 
-from todoflow.devstack import procs
+from todoflow_dev.devstack import procs
 
 
 def _alive(pid: int) -> bool:

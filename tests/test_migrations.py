@@ -10,7 +10,7 @@ from sqlalchemy import create_engine
 from todoflow.core import db
 from todoflow.core.models import Base
 from todoflow.core.settings import sqlalchemy_url
-from todoflow.devstack import postgres as local_pg
+from todoflow_dev.devstack import postgres as local_pg
 
 EXPECTED_TABLES = {
     "users",

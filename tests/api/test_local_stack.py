@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from todoflow.api import local
-from todoflow.devstack import services
+from todoflow_dev.devstack import api as local
+from todoflow_dev.devstack import services
 
 
 def test_api_starts_after_the_data_services_and_before_airflow() -> None:

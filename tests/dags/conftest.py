@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from todoflow.devstack import airflow as local_airflow
-from todoflow.devstack import postgres as local_pg
+from todoflow_dev.devstack import airflow as local_airflow
+from todoflow_dev.devstack import postgres as local_pg
 
 RUN_DAG = Path(__file__).with_name("run_dag.py")
 # The metadata database follows the application test database's name (todoflow_test_dags -> airflow_test_dags),

@@ -14,13 +14,13 @@ import pytest
 from sqlalchemy import Engine
 
 from todoflow.core import db
-from todoflow.core.settings import DEV_DIR, Settings
+from todoflow.core.settings import DEV_DIR, LOCAL_KAFKA_PORT, Settings
 from todoflow.core.topics import ensure_topics
-from todoflow.devstack.kafka import Broker
+from todoflow_dev.devstack.kafka import Broker
 
 from .support import KafkaTail, RelayProcess, StatsdListener, relay_environment, wait_for_leaders
 
-FAULT_BROKER = Broker(name="kafka-faults", port=59192, home=DEV_DIR / "kafka-faults")
+FAULT_BROKER = Broker(name="kafka-faults", port=LOCAL_KAFKA_PORT + 100, home=DEV_DIR / "kafka-faults")
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 from todoflow.core.event_schemas import validate_event
 from todoflow.core.events import TASK_COMPLETED, TASK_CREATED, TASK_DELETED, TASK_UPDATED, TOPICS
-from todoflow.devstack.kafka import Broker
+from todoflow_dev.devstack.kafka import Broker
 
 from .support import (
     KafkaTail,

@@ -15,7 +15,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from todoflow.core.consumer import ConsumedMessage, consume, purge_consumed_events
 from todoflow.core.events import TASK_CREATED, envelope
 from todoflow.core.outbox import to_json_data
-from todoflow.devstack.kafka import Broker
+from todoflow_dev.devstack.kafka import Broker
 
 from .support import task_data
 

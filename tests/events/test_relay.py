@@ -267,7 +267,7 @@ def test_a_message_kafka_refuses_blocks_loudly_and_is_never_skipped(
 def test_open_transaction_in_another_database_does_not_hold_publication_back(
     engine: Engine, clean_db: str, tail: Callable[..., KafkaTail], start_relay: Callable[..., RelayProcess]
 ) -> None:
-    from todoflow.devstack import postgres
+    from todoflow_dev.devstack import postgres
 
     start_relay().wait_active()
     reader = tail(TASK_CREATED)

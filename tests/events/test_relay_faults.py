@@ -12,8 +12,8 @@ from collections.abc import Callable
 from sqlalchemy import Engine
 
 from todoflow.core.events import TASK_CREATED
-from todoflow.devstack import procs
-from todoflow.devstack.kafka import Broker
+from todoflow_dev.devstack import procs
+from todoflow_dev.devstack.kafka import Broker
 
 from .support import (
     KafkaTail,

@@ -8,7 +8,7 @@ __all__ = ["create_app"]
 
 
 def __getattr__(name: str) -> Any:
-    # Lazy, so the dev stack can import todoflow.api.local without loading Flask.
+    # Lazy, so the dev stack can import todoflow_dev.devstack.api without loading Flask.
     if name == "create_app":
         from todoflow.api.app import create_app
 

@@ -10,8 +10,9 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DEV_DIR = Path(os.environ.get("TODOFLOW_DEV_DIR", REPO_ROOT / ".dev"))
 
-LOCAL_PG_PORT = 55432
-LOCAL_KAFKA_PORT = 59092
+# The local stack's ports; the test suite moves them (tests/conftest.py) so it never touches a running stack.
+LOCAL_PG_PORT = int(os.environ.get("TODOFLOW_PG_PORT") or 55432)
+LOCAL_KAFKA_PORT = int(os.environ.get("TODOFLOW_KAFKA_PORT") or 59092)
 LOCAL_DATABASE_URL = f"postgresql://todoflow@127.0.0.1:{LOCAL_PG_PORT}/todoflow"
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 
 from todoflow.core.settings import DEV_DIR, LOCAL_KAFKA_PORT, LOCAL_PG_PORT, REPO_ROOT
-from todoflow.devstack import procs
+from todoflow_dev.devstack import procs
 
 AIRFLOW_HOME = DEV_DIR / "airflow"
 SECRETS_FILE = AIRFLOW_HOME / "local-secrets.json"

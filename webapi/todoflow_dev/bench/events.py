@@ -58,14 +58,14 @@ def percentile(values: list[float], p: float) -> float:
 
 def bench_broker() -> contextlib.AbstractContextManager[str]:
     """A dedicated, empty broker: the benchmark's volume never lands in the shared topics."""
-    from todoflow.devstack.kafka import scratch_broker
+    from todoflow_dev.devstack.kafka import scratch_broker
 
     return scratch_broker("kafka-bench", BROKER_PORT)
 
 
 def prepare_database() -> str:
     from todoflow.core import db
-    from todoflow.devstack import postgres
+    from todoflow_dev.devstack import postgres
 
     postgres.start()
     url = postgres.recreate_database(BENCH_DB)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from todoflow.core.settings import DEV_DIR, LOCAL_KAFKA_PORT
-from todoflow.devstack import procs
+from todoflow_dev.devstack import procs
 
 KAFKA_DIR = DEV_DIR / "kafka"
 LIBS_DIR = KAFKA_DIR / "libs"
@@ -25,7 +25,7 @@ POM = Path(__file__).with_name("kafka-pom.xml")
 NAME = "kafka"
 
 SERVER_PROPERTIES_TEMPLATE = """\
-# written by todoflow.devstack: one node that is both broker and controller, loopback only
+# written by todoflow_dev.devstack: one node that is both broker and controller, loopback only
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:{controller_port}

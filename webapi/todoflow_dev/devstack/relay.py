@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from todoflow.core.settings import DEV_DIR
-from todoflow.devstack import procs
+from todoflow_dev.devstack import procs
 
 RELAY_HOME = DEV_DIR / "relay"
 LOG_FILE = RELAY_HOME / "relay.log"

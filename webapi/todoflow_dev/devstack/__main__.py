@@ -1,4 +1,4 @@
-"""`python -m todoflow.devstack up|down|status [service ...]`: the local stack, all on 127.0.0.1."""
+"""`python -m todoflow_dev.devstack up|down|status [service ...]`: the local stack, all on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ import sys
 import time
 
 from todoflow.core.settings import DEV_DIR, LOCAL_DATABASE_URL, LOCAL_KAFKA_PORT
-from todoflow.devstack import services
+from todoflow_dev.devstack import services
 
-log = logging.getLogger("todoflow.devstack")
+log = logging.getLogger("todoflow_dev.devstack")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m todoflow.devstack", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m todoflow_dev.devstack", description=__doc__)
     parser.add_argument("action", choices=("up", "down", "status"))
     parser.add_argument("services", nargs="*", help=f"subset of {', '.join(services.ORDER)} (default: all)")
     args = parser.parse_args(argv)
@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def print_banner() -> None:
-    from todoflow.devstack import airflow
+    from todoflow_dev.devstack import airflow
 
     database_url = os.environ.get("DATABASE_URL") or LOCAL_DATABASE_URL
     print(

@@ -1,6 +1,6 @@
-"""`python -m todoflow.bench [name ...]`: run benchmarks and rewrite docs/benchmarks.md.
+"""`python -m todoflow_dev.bench [name ...]`: run benchmarks and rewrite docs/benchmarks.md.
 
-Each benchmark module `todoflow.bench.<name>` exposes `run() -> str` returning its Markdown section;
+Each benchmark module `todoflow_dev.bench.<name>` exposes `run() -> str` returning its Markdown section;
 the section is kept in docs/benchmarks/<name>.md so one benchmark can be rerun without the others.
 """
 
@@ -46,15 +46,15 @@ def machine() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m todoflow.bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m todoflow_dev.bench", description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", help=f"subset of {', '.join(BENCHMARKS)} (default: all)")
     args = parser.parse_args(argv)
     SECTIONS.mkdir(parents=True, exist_ok=True)
     for name in args.names or BENCHMARKS:
         try:
-            module = importlib.import_module(f"todoflow.bench.{name}")
+            module = importlib.import_module(f"todoflow_dev.bench.{name}")
         except ModuleNotFoundError as exc:
-            if exc.name == f"todoflow.bench.{name}":
+            if exc.name == f"todoflow_dev.bench.{name}":
                 print(f"bench {name}: not written yet, skipped", file=sys.stderr)
                 continue
             raise
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     parts = [(SECTIONS / f"{name}.md") for name in BENCHMARKS]
     body = "\n\n".join(p.read_text().rstrip() for p in parts if p.exists())
     (DOCS / "benchmarks.md").write_text(
-        "# Benchmarks\n\nWritten by `make bench` (`python -m todoflow.bench`); each section says how it was "
+        "# Benchmarks\n\nWritten by `make bench` (`python -m todoflow_dev.bench`); each section says how it was "
         "measured. Speed is never asserted in tests: these figures are the record.\n\n" + body + "\n"
     )
     return 0

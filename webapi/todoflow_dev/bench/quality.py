@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 
 from todoflow.core import db
-from todoflow.devstack import postgres
 from todoflow.quality.runner import run_suite
+from todoflow_dev.devstack import postgres
 
 SERIES = 100_000
 PER_SERIES = 10  # 1,000,000 generated tasks

@@ -12,7 +12,7 @@ from pathlib import Path
 import psycopg
 
 from todoflow.core.settings import DEV_DIR, LOCAL_PG_PORT
-from todoflow.devstack.procs import port_open, wait_for
+from todoflow_dev.devstack.procs import port_open, wait_for
 
 PG_DIR = DEV_DIR / "pg"
 DATA_DIR = PG_DIR / "data"
@@ -23,7 +23,7 @@ DB_USER = "todoflow"
 DATABASES = ("todoflow", "airflow")
 
 SERVER_SETTINGS = f"""
-# written by todoflow.devstack: loopback only, no unix socket (paths under .dev can be too long)
+# written by todoflow_dev.devstack: loopback only, no unix socket (paths under .dev can be too long)
 listen_addresses = '127.0.0.1'
 port = {LOCAL_PG_PORT}
 unix_socket_directories = ''

@@ -9,7 +9,7 @@ import sys
 import urllib.request
 
 from todoflow.core.settings import DEV_DIR
-from todoflow.devstack import procs
+from todoflow_dev.devstack import procs
 
 API_HOME = DEV_DIR / "api"
 SECRETS_FILE = API_HOME / "local-secrets.json"

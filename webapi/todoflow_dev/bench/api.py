@@ -72,7 +72,7 @@ def free_port() -> int:
 def prepare_database() -> str:
     """A fresh benchmark database at the latest migration."""
     from todoflow.core import db
-    from todoflow.devstack import postgres
+    from todoflow_dev.devstack import postgres
 
     postgres.start()
     url = postgres.recreate_database(BENCH_DB)
@@ -224,7 +224,7 @@ def server_argv(kind: str, port: int, workers: int, threads: int) -> list[str]:
     if kind == "api":
         sizing = ["--workers", str(workers), "--threads", str(threads)]
         return [sys.executable, "-m", "todoflow.cli", "serve-api", "--bind", bind, *sizing]
-    return [sys.executable, "-m", "todoflow.bench.api", "--bind", bind, str(workers), str(threads)]
+    return [sys.executable, "-m", "todoflow_dev.bench.api", "--bind", bind, str(workers), str(threads)]
 
 
 def run() -> str:
@@ -325,7 +325,7 @@ def report(
     return "\n".join(lines)
 
 
-# ---- the raw floor: served by `python -m todoflow.bench.api --bind HOST:PORT WORKERS THREADS` ----
+# ---- the raw floor: served by `python -m todoflow_dev.bench.api --bind HOST:PORT WORKERS THREADS` ----
 
 
 def floor_app() -> Any:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from todoflow.api import local as api
-from todoflow.devstack import airflow, kafka, postgres, procs
-from todoflow.relay import local as relay
+from todoflow_dev.devstack import airflow, api, kafka, postgres, procs, relay
 
 API_PORT = 8000
 API_URL = f"http://127.0.0.1:{API_PORT}"
