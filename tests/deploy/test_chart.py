@@ -288,6 +288,17 @@ def test_kafka_ca_from_a_configmap(render: Render) -> None:
         kubernetes_validate.validate(_find(objects, "Deployment", "todoflow-relay"), version, strict=True)
 
 
+def test_delivery_mail_is_encrypted_and_its_login_is_secret(render: Render) -> None:
+    for scenario in SCENARIOS:
+        pod = _find(_objects(render, scenario), "Deployment", "todoflow-delivery")["spec"]["template"]["spec"]
+        env = _env(pod["containers"][0])
+        assert env["SMTP_SECURITY"]["value"] == "starttls" and env["SMTP_PORT"]["value"] == "587"
+        for key in ("SMTP_USERNAME", "SMTP_PASSWORD"):
+            assert env[key]["valueFrom"]["secretKeyRef"]["name"] == "todoflow-secrets"
+        # Webhooks to private addresses are for the local stack only.
+        assert "WEBHOOK_ALLOW_PRIVATE_TARGETS" not in env
+
+
 def test_statsd_address_from_values(render: Render) -> None:
     objects = render((DOKS_VALUES,), (f"image.tag={SHA}", "statsd.host=statsd.monitoring.svc", "statsd.port=8125"))
     for name, pod in _pod_specs(objects):
