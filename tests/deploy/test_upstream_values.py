@@ -114,6 +114,16 @@ def test_airflow_pipeline_settings_match_the_chart() -> None:
     assert env["TODOFLOW_K8S_SECRET"] == chart["secret"]["name"]
     assert env["TODOFLOW_JOB_STATSD_HOST"] == chart["statsd"]["host"]
     assert int(env["TODOFLOW_JOB_STATSD_PORT"]) == chart["statsd"]["port"]
+    # On DOKS the job pods talk SASL_SSL to Managed Kafka exactly like the chart's pods.
+    doks = _yaml(DOKS_VALUES)
+    keys = env["TODOFLOW_K8S_SECRET_KEYS"].split(",")
+    assert {"DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD"} <= set(keys)
+    assert {"KAFKA_SECURITY_PROTOCOL", "KAFKA_SASL_MECHANISM"} <= set(keys)
+    assert env["TODOFLOW_K8S_KAFKA_CA_SECRET"] == doks["kafka"]["caName"]
+    values = _yaml(AIRFLOW)
+    (volume,) = values["volumes"]
+    (mount,) = values["volumeMounts"]
+    assert volume["secret"]["secretName"] == doks["kafka"]["caName"] and mount["name"] == volume["name"]
 
 
 # --- Redpanda ------------------------------------------------------------------------------------------------------
