@@ -19,9 +19,10 @@ from .conftest import CHART, DOKS_VALUES, KUBE_VERSION, NAMESPACE, RELEASE, SENT
 
 Render = Callable[..., list[dict[str, Any]]]
 
-# DOKS's oldest supported minor (the one the pod specs are checked against too) and the newest one that both DOKS
-# and the installed kubernetes-validate know; the strict schema rejects unknown fields as well.
-KUBERNETES_VERSIONS = ["1.33.0", KUBE_VERSION]
+# Every Kubernetes minor from DOKS's oldest supported one (1.33, the one the pod specs are checked against too) to
+# the newest the installed kubernetes-validate knows (1.37): whichever of them DOKS offers when a cluster is created
+# or upgraded, every object is valid there. The strict schema rejects unknown fields as well.
+KUBERNETES_VERSIONS = ["1.33.0", "1.34.0", "1.35.0", "1.36.0", "1.37.0"]
 SCENARIOS = {"defaults": (), "doks": (DOKS_VALUES,)}
 COMPONENTS = ("api", "relay", "delivery")
 SECRET_KEYS = set(SENTINELS)
