@@ -136,6 +136,8 @@ def test_api_probes_service_and_ingress(render: Render, scenario: str) -> None:
     assert port["name"] == "http" and container["args"][2] == f"0.0.0.0:{port['containerPort']}"
     assert container["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "http"}
     assert container["livenessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
+    # Endpoint removal before the process stops, and both inside the grace period.
+    assert 0 < container["lifecycle"]["preStop"]["sleep"]["seconds"] < pod["terminationGracePeriodSeconds"]
     assert _env(container)["JWT_SECRET_KEY"]["valueFrom"]["secretKeyRef"]["key"] == "JWT_SECRET_KEY"
 
     service = _find(objects, "Service", "todoflow-api")
