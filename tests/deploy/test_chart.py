@@ -411,3 +411,13 @@ def test_network_policies_deny_all_but_what_each_component_needs(render: Render,
     }
     assert jobs["spec"]["policyTypes"] == ["Ingress", "Egress"] and "ingress" not in jobs["spec"]
     assert _egress_ports([jobs], {**jobs["spec"]["podSelector"]["matchLabels"]}) == base
+
+
+def test_in_cluster_redpanda_is_reachable_through_its_namespace(render: Render) -> None:
+    sets = (f"image.tag={SHA}", "networkPolicy.kafka.namespace=redpanda", "networkPolicy.kafka.ports={9093}")
+    objects = render((DOKS_VALUES,), sets)
+    egress = _find(objects, "NetworkPolicy", "todoflow-egress")["spec"]["egress"]
+    kafka = next(rule for rule in egress if rule["ports"] == [{"port": 9093, "protocol": "TCP"}])
+    assert {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "redpanda"}}} in kafka["to"]
+    for version in KUBERNETES_VERSIONS:
+        kubernetes_validate.validate(_find(objects, "NetworkPolicy", "todoflow-egress"), version, strict=True)
