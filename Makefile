@@ -6,6 +6,14 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 UV_VERSION := 0.13.9
 
+# Go tools, pinned, built from the Go module proxy into a cache outside the repository that survives clean clones:
+# $(TOOLS)/<name>-<version>/<name>. The deploy tests find helm through `make helm`.
+TOOLS := $(HOME)/.cache/todoflow/tools
+HELM_VERSION := v4.3.2
+HELM := $(TOOLS)/helm-$(HELM_VERSION)/helm
+ACTIONLINT_VERSION := v1.7.12
+ACTIONLINT := $(TOOLS)/actionlint-$(ACTIONLINT_VERSION)/actionlint
+
 .DEFAULT_GOAL := help
 
 .PHONY: help setup up down status test lint typecheck bench migrate lock clean
@@ -32,8 +40,9 @@ down: $(STAMP) ## stop every local service started by `make up` or the tests
 status: $(STAMP) ## show which local services are running
 	$(PY) -m todoflow_dev.devstack status
 
-lint: $(STAMP) ## ruff over the whole repo
+lint: $(STAMP) $(ACTIONLINT) ## ruff over the whole repo, actionlint over .github/workflows
 	$(VENV)/bin/ruff check .
+	$(ACTIONLINT) -no-color .github/workflows/*.yml
 
 typecheck: $(STAMP) ## mypy over the application package
 	$(VENV)/bin/mypy
@@ -52,3 +61,21 @@ lock: $(STAMP) ## re-resolve requirements.lock from pyproject.toml
 
 clean: down ## stop everything and delete .dev (local data) and .venv
 	rm -rf .dev $(VENV)
+
+.PHONY: helm actionlint
+$(HELM):
+	@command -v go >/dev/null || { echo "go is required to install helm"; exit 1; }
+	GOBIN=$(dir $@) GOFLAGS=-buildvcs=false go install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION)
+
+$(ACTIONLINT):
+	@command -v go >/dev/null || { echo "go is required to install actionlint"; exit 1; }
+	GOBIN=$(dir $@) GOFLAGS=-buildvcs=false go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+
+helm: $(HELM) ## install helm (pinned) into $(TOOLS) and print its path
+	@echo $(HELM)
+
+actionlint: $(ACTIONLINT) ## install actionlint (pinned) into $(TOOLS) and print its path
+	@echo $(ACTIONLINT)
+
+# The chart tests (tests/deploy) render with helm.
+test: $(HELM)
