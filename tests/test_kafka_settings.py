@@ -139,3 +139,22 @@ def test_commands_refuse_to_start_on_bad_settings() -> None:
     topics = _run("create-topics", KAFKA_SECURITY_PROTOCOL="KERBEROS")
     assert topics.returncode == 2
     assert "KAFKA_SECURITY_PROTOCOL must be one of" in topics.stderr
+
+
+def test_refusal_watch_keeps_refusals_and_fatal_errors_and_lets_the_rest_retry() -> None:
+    from confluent_kafka import KafkaError, KafkaException
+
+    from todoflow.core.kafka import KafkaRefused, RefusalWatch
+
+    watch = RefusalWatch()
+    watch(KafkaError(KafkaError._TRANSPORT, "broker down"))
+    watch(KafkaError(KafkaError._ALL_BROKERS_DOWN, "1/1 brokers are down"))
+    watch.check()  # retried by librdkafka: nothing to raise
+    watch(KafkaError(KafkaError._SSL, "certificate verify failed"))
+    watch(KafkaError(KafkaError._AUTHENTICATION, "later"))
+    with pytest.raises(KafkaRefused, match=r"certificate verify failed.*KAFKA_SSL_CA_LOCATION"):
+        watch.check()
+    fatal = RefusalWatch()
+    fatal(KafkaError(KafkaError._FENCED, "fenced", fatal=True))
+    with pytest.raises(KafkaException):
+        fatal.check()

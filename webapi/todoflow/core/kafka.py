@@ -109,26 +109,27 @@ def refusal(error: KafkaError) -> KafkaRefused | None:
 
 
 class RefusalWatch:
-    """An error_cb that keeps the first refusal it sees (librdkafka would retry it quietly forever).
+    """An error_cb that keeps the first refusal (librdkafka would retry it quietly forever) or fatal error.
 
     Other client errors (a broker down, a timeout) are retried by librdkafka; they go to log, if given.
     """
 
     def __init__(self, log: logging.Logger | None = None) -> None:
-        self.refused: KafkaRefused | None = None
+        self.failure: Exception | None = None
         self._log = log
 
     def __call__(self, error: KafkaError) -> None:
-        refused = refusal(error)
-        if refused is None:
+        failure = refusal(error) or (KafkaException(error) if error.fatal() else None)
+        if failure is None:
             if self._log is not None:
                 self._log.warning("kafka: %s", error.str())
-        elif self.refused is None:
-            self.refused = refused
+        elif self.failure is None:
+            self.failure = failure
 
     def check(self) -> None:
-        if self.refused is not None:
-            raise self.refused
+        """Raise the failure seen, if any."""
+        if self.failure is not None:
+            raise self.failure
 
 
 def admin_client(settings: Settings | None = None) -> tuple[AdminClient, RefusalWatch]:
