@@ -254,3 +254,11 @@ def test_client_without_the_ca_refuses_the_broker_certificate(sasl_broker: SaslB
     done = _todoflow(env, "create-topics", "--timeout", "600")
     assert done.returncode == 1
     assert "certificate verify failed" in done.stderr and "KAFKA_SSL_CA_LOCATION" in done.stderr
+
+
+def test_client_refuses_a_certificate_that_does_not_name_the_host_it_dialled(sasl_broker: SaslBroker) -> None:
+    # Same broker, same trusted CA, but dialled as "localhost": its certificate names 127.0.0.1 only.
+    port = sasl_broker.bootstrap.rsplit(":", 1)[1]
+    done = _todoflow({**sasl_broker.env, "KAFKA_BOOTSTRAP_SERVERS": f"localhost:{port}"}, "create-topics")
+    assert done.returncode == 1
+    assert "certificate verify failed" in done.stderr and "KAFKA_SSL_CA_LOCATION" in done.stderr
