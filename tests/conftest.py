@@ -97,12 +97,16 @@ def client(app: Any, clean_db: str) -> Any:
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> Iterator[str]:
     """The local Kafka broker with the project's topics; stopped afterwards only if started here."""
+    from todoflow.core.events import TOPICS
     from todoflow.core.topics import ensure_topics
 
     started = not local_kafka.is_running()
     local_kafka.start()
     ensure_topics()
-    yield f"127.0.0.1:{local_kafka.LOCAL_KAFKA_PORT}"
+    bootstrap = f"127.0.0.1:{local_kafka.LOCAL_KAFKA_PORT}"
+    # Fresh topics answer NOT_LEADER_FOR_PARTITION until their leaders are elected (slow on a loaded machine).
+    local_kafka.wait_for_leaders(bootstrap, TOPICS)
+    yield bootstrap
     if started:
         local_kafka.stop()
 

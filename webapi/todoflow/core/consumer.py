@@ -20,6 +20,7 @@ import psycopg
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from todoflow.core.event_schemas import InvalidEvent, validate_event
+from todoflow.core.kafka import RefusalWatch, client_config, refusal
 from todoflow.core.settings import get_settings, libpq_url
 
 log = logging.getLogger(__name__)
@@ -64,9 +65,10 @@ class ConsumeStats:
 
 
 def consumer_config(group_id: str, kafka_config: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Manual commits only, from the earliest offset for a new group; kafka_config overrides."""
+    """The configured brokers and security (core/kafka.py); manual commits only, from the earliest offset for a
+    new group; kafka_config overrides."""
     return {
-        "bootstrap.servers": get_settings().kafka_bootstrap_servers,
+        **client_config(),
         "group.id": group_id,
         "enable.auto.commit": False,
         "enable.auto.offset.store": False,
@@ -124,7 +126,9 @@ def consume(
     delivered twice, within a batch or across batches/runs) do their work once."""
     stats = ConsumeStats()
     url = libpq_url(database_url or get_settings().database_url)
-    consumer = Consumer(consumer_config(group_id, kafka_config))
+    # Client-level errors (a refused login or certificate among them) reach error_cb, not consume().
+    watch = RefusalWatch(log)
+    consumer = Consumer({"error_cb": watch, **consumer_config(group_id, kafka_config)})
     deadline = time.monotonic() + max_seconds
     last_activity = time.monotonic()
     try:
@@ -133,6 +137,7 @@ def consume(
             while stats.messages < max_messages and (left := deadline - time.monotonic()) > 0:
                 wanted = min(batch_size, max_messages - stats.messages)
                 polled = consumer.consume(num_messages=wanted, timeout=min(left, 1.0))
+                watch.check()
                 batch = [m for m in polled if _usable(m)]
                 if not batch:
                     # Idle counts only once the group owns its partitions: joining takes seconds.
@@ -168,6 +173,9 @@ def _usable(message: Message) -> bool:
         return True
     if error.fatal():
         raise KafkaException(error)
+    # Wrong credentials or an untrusted certificate never heal by retrying: fail the run, saying what to check.
+    if (refused := refusal(error)) is not None:
+        raise refused
     if error.code() != KafkaError._PARTITION_EOF:
         log.warning("kafka: %s", error)
     return False

@@ -40,6 +40,12 @@ class Settings:
     statsd_port: int = field(default_factory=lambda: _env_int("STATSD_PORT", 8125))
     statsd_prefix: str = field(default_factory=lambda: _env("STATSD_PREFIX", "todoflow"))
     db_pool_size: int = field(default_factory=lambda: _env_int("DB_POOL_SIZE", 5))
+    # Kafka security (managed Kafka: SASL_SSL + SCRAM); checked and turned into client settings by core/kafka.py.
+    kafka_security_protocol: str = field(default_factory=lambda: _env("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT"))
+    kafka_sasl_mechanism: str = field(default_factory=lambda: _env("KAFKA_SASL_MECHANISM", ""))
+    kafka_sasl_username: str = field(default_factory=lambda: _env("KAFKA_SASL_USERNAME", ""))
+    kafka_sasl_password: str = field(default_factory=lambda: _env("KAFKA_SASL_PASSWORD", ""), repr=False)
+    kafka_ssl_ca_location: str = field(default_factory=lambda: _env("KAFKA_SSL_CA_LOCATION", ""))
 
 
 def get_settings() -> Settings:

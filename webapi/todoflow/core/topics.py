@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import NewTopic
 
 from todoflow.core.events import TOPICS
+from todoflow.core.kafka import admin_client, cluster_metadata
 from todoflow.core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -31,10 +32,10 @@ def topic_specs(settings: Settings) -> list[NewTopic]:
 
 
 def ensure_topics(settings: Settings | None = None, timeout: float = 30.0) -> list[str]:
-    """Create any missing topic; returns the names created."""
+    """Create any missing topic; returns the names created. KafkaRefused at once if the brokers refuse us."""
     settings = settings or get_settings()
-    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers})
-    existing = set(admin.list_topics(timeout=timeout).topics)
+    admin, watch = admin_client(settings)
+    existing = set(cluster_metadata(admin, watch, timeout).topics)
     missing = [spec for spec in topic_specs(settings) if spec.topic not in existing]
     if not missing:
         return []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
+from todoflow.core.kafka import KafkaRefused, KafkaSettingsError
 from todoflow.core.topics import ensure_topics
 
 
@@ -13,6 +14,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    created = ensure_topics(timeout=args.timeout)
-    logging.getLogger(__name__).info("topics created: %s", ", ".join(created) or "none (all existed)")
+    log = logging.getLogger(__name__)
+    try:
+        created = ensure_topics(timeout=args.timeout)
+    except KafkaSettingsError as exc:
+        log.error("invalid Kafka settings: %s", exc)
+        return 2
+    except KafkaRefused as exc:
+        log.error("%s", exc)
+        return 1
+    log.info("topics created: %s", ", ".join(created) or "none (all existed)")
     return 0

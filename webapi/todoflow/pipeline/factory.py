@@ -13,6 +13,9 @@ if TYPE_CHECKING:
 
 # Plain (non-secret) environment of every job process, in both modes.
 BASE_ENV = {"PYTHONUNBUFFERED": "1"}
+# Where job pods find managed Kafka's CA certificate when TODOFLOW_K8S_KAFKA_CA_SECRET names its Secret.
+KAFKA_CA_DIR = "/etc/todoflow/kafka-ca"
+KAFKA_CA_KEY = "ca.crt"
 
 
 def task_id_for(spec: JobSpec) -> str:
@@ -65,7 +68,27 @@ def _kubernetes(spec: JobSpec, settings: PipelineSettings) -> tuple[type[BaseOpe
         "volumes": [k8s.V1Volume(name="tmp", empty_dir=k8s.V1EmptyDirVolumeSource(size_limit="64Mi"))],
         "volume_mounts": [k8s.V1VolumeMount(name="tmp", mount_path="/tmp")],  # noqa: S108 - an emptyDir
     }
+    if settings.kafka_ca_secret:
+        _mount_kafka_ca(kwargs, settings.kafka_ca_secret)
     return KubernetesPodOperator, kwargs
+
+
+def _mount_kafka_ca(kwargs: dict[str, Any], secret_name: str) -> None:
+    """Mount the Secret's ca.crt read-only and point KAFKA_SSL_CA_LOCATION at it (core/kafka.py reads it)."""
+    from kubernetes.client import models as k8s
+
+    kwargs["volumes"].append(
+        k8s.V1Volume(
+            name="kafka-ca",
+            secret=k8s.V1SecretVolumeSource(
+                secret_name=secret_name,
+                items=[k8s.V1KeyToPath(key=KAFKA_CA_KEY, path=KAFKA_CA_KEY)],
+                default_mode=0o444,
+            ),
+        )
+    )
+    kwargs["volume_mounts"].append(k8s.V1VolumeMount(name="kafka-ca", mount_path=KAFKA_CA_DIR, read_only=True))
+    kwargs["env_vars"]["KAFKA_SSL_CA_LOCATION"] = f"{KAFKA_CA_DIR}/{KAFKA_CA_KEY}"
 
 
 def _local(spec: JobSpec) -> tuple[type[BaseOperator], dict[str, Any]]:

@@ -8,6 +8,18 @@ from typing import Any
 from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import OffsetSpec
 
+from todoflow.core.kafka import client_config
+from todoflow.core.settings import Settings
+
+
+def airflow_connection(settings: Settings | None = None) -> dict[str, Any]:
+    """The Airflow connection the probe's KafkaAdminClientHook reads, in the JSON form AIRFLOW_CONN_<ID> takes.
+
+    Its extra is the configuration every other Kafka client uses (core/kafka.py): brokers, security
+    protocol, SASL mechanism and credentials, CA file (a path that must exist where the probe runs).
+    """
+    return {"conn_type": "kafka", "extra": client_config(settings)}
+
 
 def consumer_lag(admin: Any, group: str, topics: Sequence[str], timeout: float = 15.0) -> dict[str, int]:
     """Per topic, the messages after the group's committed offsets (from the log start where none is committed).

@@ -71,6 +71,8 @@ class PipelineSettings:
         default_factory=lambda: _env_list("TODOFLOW_K8S_SECRET_KEYS", "DATABASE_URL,KAFKA_BOOTSTRAP_SERVERS")
     )
     kubernetes_conn_id: str = field(default_factory=lambda: _env("TODOFLOW_K8S_CONN_ID", "kubernetes_default"))
+    # Managed Kafka's CA certificate (key ca.crt of this Secret), mounted into job pods as KAFKA_SSL_CA_LOCATION.
+    kafka_ca_secret: str = field(default_factory=lambda: _env("TODOFLOW_K8S_KAFKA_CA_SECRET", ""))
     # None lets the provider pick: in-cluster credentials when running in a pod, else KUBECONFIG.
     in_cluster: bool | None = field(default_factory=lambda: _env_bool("TODOFLOW_K8S_IN_CLUSTER"))
     statsd_host: str = field(

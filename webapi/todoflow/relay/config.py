@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from todoflow.core.kafka import client_config
 from todoflow.core.settings import get_settings
 
 # 'todoflow' as a 64-bit number: the advisory lock that makes exactly one relay active.
@@ -57,6 +58,8 @@ class RelayConfig:
     purge_interval: float = field(default_factory=lambda: _env_float("RELAY_PURGE_INTERVAL_SECONDS", 60.0))
     purge_batch_size: int = field(default_factory=lambda: _env_int("RELAY_PURGE_BATCH_SIZE", 5000))
     shutdown_grace: float = field(default_factory=lambda: _env_float("RELAY_SHUTDOWN_GRACE_SECONDS", 10.0))
+    # Security settings of every Kafka client (core/kafka.py), checked here so bad ones stop the relay at start.
+    kafka_client: dict[str, Any] = field(default_factory=lambda: client_config(), repr=False)
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "purge_batch_size", "message_timeout_ms"):
@@ -69,6 +72,7 @@ class RelayConfig:
     def producer_config(self) -> dict[str, Any]:
         """librdkafka settings: idempotent, every replica acknowledges, bounded delivery time."""
         return {
+            **self.kafka_client,
             "bootstrap.servers": self.kafka_bootstrap_servers,
             "client.id": "todoflow-relay",
             "enable.idempotence": True,

@@ -17,6 +17,7 @@ from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer
 
+from todoflow.core.kafka import refusal
 from todoflow.relay.store import OutboxRow
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,14 @@ class Publisher:
     def _client_error(self, error: KafkaError) -> None:
         # Connection trouble is reported here and retried by librdkafka; delivery reports decide.
         if self._throttle.allow(error.code()):
-            log.warning("kafka: %s%s", error.str(), self._throttle.suppressed_note(error.code()))
+            refused = refusal(error)
+            # A refusal (credentials, certificate) needs an operator, not patience: say so, and what to check.
+            log.log(
+                logging.ERROR if refused else logging.WARNING,
+                "kafka: %s%s",
+                refused or error.str(),
+                self._throttle.suppressed_note(error.code()),
+            )
         if self._on_client_error is not None:
             self._on_client_error(error)
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
-from todoflow.core.settings import DEV_DIR, LOCAL_KAFKA_PORT, LOCAL_PG_PORT, REPO_ROOT
+from todoflow.core.settings import DEV_DIR, LOCAL_PG_PORT, REPO_ROOT
+from todoflow.pipeline.kafka_lag import airflow_connection
 from todoflow_dev.devstack import procs
 
 AIRFLOW_HOME = DEV_DIR / "airflow"
@@ -99,7 +100,8 @@ def local_connections() -> dict[str, dict[str, str]]:
         "kafka_default": {
             "conn_type": "kafka",
             "description": "local Kafka broker (the event_log DAG's lag probe)",
-            "extra": json.dumps({"bootstrap.servers": f"127.0.0.1:{LOCAL_KAFKA_PORT}"}),
+            # The brokers and security settings every todoflow Kafka client uses (local: PLAINTEXT).
+            "extra": json.dumps(airflow_connection()["extra"]),
         }
     }
 

@@ -29,11 +29,11 @@ SERVER_PROPERTIES_TEMPLATE = """\
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:{controller_port}
-listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}
-advertised.listeners=PLAINTEXT://127.0.0.1:{port}
+listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}{extra_listeners}
+advertised.listeners=PLAINTEXT://127.0.0.1:{port}{extra_listeners}
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT{extra_protocols}
 log.dirs={data_dir}
 # topics are created by the project with explicit settings, never implicitly by a client
 auto.create.topics.enable=false
@@ -46,7 +46,23 @@ share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 log.retention.hours=168
-"""
+{extra_properties}"""
+
+# What a managed Kafka offers (DigitalOcean's included): TLS, then a SCRAM (or PLAIN) login. Kafka 4 reads the
+# server's key and certificate chain in PEM form, so no JKS keystore or keytool is needed.
+SCRAM_LOGIN = "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+PLAIN_LOGIN = "org.apache.kafka.common.security.plain.PlainLoginModule required"
+SASL_SSL_PROPERTIES_TEMPLATE = (
+    "# the SASL_SSL listener: TLS with a PEM key and certificate chain, SCRAM-SHA-256/512 and PLAIN logins\n"
+    "sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512,PLAIN\n"
+    f"listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config={SCRAM_LOGIN}\n"
+    f"listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config={SCRAM_LOGIN}\n"
+    f"listener.name.sasl_ssl.plain.sasl.jaas.config={PLAIN_LOGIN} {{plain_users}};\n"
+    "listener.name.sasl_ssl.ssl.keystore.type=PEM\n"
+    "listener.name.sasl_ssl.ssl.keystore.location={keystore}\n"
+    "listener.name.sasl_ssl.ssl.client.auth=none\n"
+)
+SCRAM_MECHANISMS = ("SCRAM-SHA-256", "SCRAM-SHA-512")
 
 LOG4J_PROPERTIES = """\
 status = warn
@@ -99,12 +115,50 @@ def _cluster_id() -> str:
 
 
 @dataclass(frozen=True)
+class SaslSslListener:
+    """An extra SASL_SSL listener on 127.0.0.1:port, as managed Kafka has: TLS, then SCRAM or PLAIN.
+
+    keystore is a PEM file holding the server's unencrypted PKCS#8 private key followed by its certificate
+    chain; users are (name, password) pairs, created as SCRAM-SHA-256 and SCRAM-SHA-512 credentials when the
+    storage is formatted, and as PLAIN users in the listener's JAAS configuration.
+    """
+
+    port: int
+    keystore: Path
+    users: tuple[tuple[str, str], ...]
+
+    def __post_init__(self) -> None:
+        for name, password in self.users:
+            # Both go unquoted into the storage tool's --add-scram argument and a JAAS line.
+            if not (name.replace("-", "").replace("_", "").isalnum() and password.replace("-", "").isalnum()):
+                raise ValueError("SCRAM user names and passwords here are letters, digits, '-' (and '_' in names)")
+
+    def properties(self) -> str:
+        plain_users = " ".join(f'user_{name}="{password}"' for name, password in self.users)
+        return SASL_SSL_PROPERTIES_TEMPLATE.format(plain_users=plain_users, keystore=self.keystore)
+
+    def format_arguments(self) -> list[str]:
+        """The storage tool's arguments that create every user's SCRAM credentials in the cluster metadata."""
+        return [
+            argument
+            for mechanism in SCRAM_MECHANISMS
+            for name, password in self.users
+            for argument in ("--add-scram", f"{mechanism}=[name={name},password={password}]")
+        ]
+
+
+@dataclass(frozen=True)
 class Broker:
-    """One KRaft node (broker and controller) on 127.0.0.1:port, its state under home."""
+    """One KRaft node (broker and controller) on 127.0.0.1:port, its state under home.
+
+    The PLAINTEXT listener on port always exists (the broker's own traffic and the stack's readiness probes
+    use it); sasl_ssl adds a SASL_SSL listener beside it (tests of the managed-Kafka settings).
+    """
 
     name: str = NAME
     port: int = LOCAL_KAFKA_PORT
     home: Path = KAFKA_DIR
+    sasl_ssl: SaslSslListener | None = None
 
     @property
     def controller_port(self) -> int:
@@ -131,8 +185,15 @@ class Broker:
         return self.home / "kafka.out"
 
     def server_properties(self) -> str:
+        extra = {"extra_listeners": "", "extra_protocols": "", "extra_properties": ""}
+        if self.sasl_ssl is not None:
+            extra = {
+                "extra_listeners": f",SASL_SSL://127.0.0.1:{self.sasl_ssl.port}",
+                "extra_protocols": ",SASL_SSL:SASL_SSL",
+                "extra_properties": self.sasl_ssl.properties(),
+            }
         return SERVER_PROPERTIES_TEMPLATE.format(
-            port=self.port, controller_port=self.controller_port, data_dir=self.data_dir
+            port=self.port, controller_port=self.controller_port, data_dir=self.data_dir, **extra
         )
 
     def _java_argv(self, main_class: str, *args: str) -> list[str]:
@@ -157,8 +218,9 @@ class Broker:
         self.log4j.write_text(LOG4J_PROPERTIES)
         if (self.data_dir / "meta.properties").exists():
             return
+        scram = self.sasl_ssl.format_arguments() if self.sasl_ssl is not None else []
         subprocess.run(
-            self._java_argv("kafka.tools.StorageTool", "format", "-t", _cluster_id(), "-c", str(self.config)),
+            self._java_argv("kafka.tools.StorageTool", "format", "-t", _cluster_id(), "-c", str(self.config), *scram),
             check=True,
             stdout=subprocess.DEVNULL,
         )
