@@ -6,7 +6,7 @@ import logging
 
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from todoflow.core.events import TOPICS
+from todoflow.core.events import ALL_TOPICS
 from todoflow.core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ def topic_specs(settings: Settings) -> list[NewTopic]:
             replication_factor=settings.kafka_replication_factor,
             config=config,
         )
-        for topic in TOPICS
+        for topic in ALL_TOPICS
     ]
 
 
