@@ -249,11 +249,14 @@ class DeliveryService:
                 return 0
             acked: list[str] = []
 
-            def report(error: KafkaError | None, message: Message) -> None:
-                if error is None:
-                    acked.append((message.headers() or [])[0][1].decode())
-                else:
-                    log.error("dead letter not acknowledged (will retry): %s", error)
+            def reporter(delivery_id: str) -> Callable[[KafkaError | None, Message], None]:
+                def report(error: KafkaError | None, _message: Message) -> None:
+                    if error is None:
+                        acked.append(delivery_id)
+                    else:
+                        log.error("dead letter %s not acknowledged (will retry): %s", delivery_id, error)
+
+                return report
 
             for r in rows:
                 (
@@ -291,7 +294,7 @@ class DeliveryService:
                     key=str(user_id),
                     value=json.dumps(document).encode(),
                     headers=[("delivery_id", str(did).encode()), ("content-type", b"application/json")],
-                    on_delivery=report,
+                    on_delivery=reporter(str(did)),
                 )
             producer.flush(35)
             if acked:

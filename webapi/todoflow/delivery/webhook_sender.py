@@ -17,6 +17,7 @@ from todoflow.delivery import policy, signing, targets
 log = logging.getLogger(__name__)
 
 USER_AGENT = "todoflow-webhooks/1"
+MAX_RESPONSE_BYTES = 64 * 1024
 
 
 class CheckedBackend(httpcore.NetworkBackend):
@@ -76,6 +77,15 @@ def make_client(allow_private: bool, timeout: float, max_connections: int = 100)
     )
 
 
+def _drain(response: httpx.Response) -> None:
+    """Read a small answer to its end so the connection can be reused; a large one is cut off (never downloaded)."""
+    read = 0
+    for chunk in response.iter_raw():
+        read += len(chunk)
+        if read > MAX_RESPONSE_BYTES:
+            break
+
+
 def body_of(payload: dict[str, Any]) -> bytes:
     """The exact bytes sent (and signed): the event envelope as compact JSON."""
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
@@ -104,8 +114,8 @@ def send(
             "X-Todoflow-Signature": signing.signature(secret, timestamp, body),
         }
         with client.stream("POST", url, content=body, headers=headers) as response:
-            # The body is not read: a receiver cannot make us download anything.
             outcome = policy.classify_status(response.status_code, response.headers.get("Retry-After"))
+            _drain(response)
     except targets.UnsafeTarget as exc:
         outcome = policy.Outcome(policy.FAILED, None, f"refused target: {exc}")
     except targets.Unresolvable as exc:
