@@ -70,7 +70,11 @@ class Receiver:
                 pass
 
         self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler, bind_and_activate=False)
+
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 512  # the listen backlog: many concurrent senders must not be refused
+
+        self.server = Server(("127.0.0.1", 0), Handler, bind_and_activate=False)
         self.server.daemon_threads = True
         self.server.server_bind()
         self.port = int(self.server.server_address[1])

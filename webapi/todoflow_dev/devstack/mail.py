@@ -37,7 +37,9 @@ def free_port() -> int:
 
 def controller(directory: Path, port: int) -> Controller:
     """An SMTP server on 127.0.0.1:port that stores every message in the Maildir directory (call .start())."""
-    directory.mkdir(parents=True, exist_ok=True)
+    # mailbox.Maildir makes tmp/, new/ and cur/ only when it creates the directory itself.
+    for sub in ("tmp", "new", "cur"):
+        (directory / sub).mkdir(parents=True, exist_ok=True)
     return Controller(Mailbox(str(directory)), hostname="127.0.0.1", port=port)
 
 
