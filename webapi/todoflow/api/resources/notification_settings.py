@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from apiflask import APIBlueprint
+from flask import request
 from flask_jwt_extended import jwt_required
 
-from todoflow.api import webhook_store
+from todoflow.api import errors, webhook_store
 from todoflow.api.dump import output
 from todoflow.api.extensions import db
 from todoflow.api.openapi import operation
@@ -31,6 +32,9 @@ def get_notification_settings() -> Any:
 @bp.input(NotificationSettingsPatch, arg_name="data")
 @output(bp, NotificationSettingsOut)
 def update_notification_settings(data: dict[str, Any]) -> Any:
+    if not request.get_data(cache=True):
+        # The document requires a body: an absent one is a client error, not an empty change.
+        raise errors.api_error(400, "missing_body", "request body is required (a JSON object)")
     row = webhook_store.change_notification_settings(db.session, current_user_id(), data)
     db.session.commit()
     return row

@@ -7,6 +7,7 @@ from marshmallow import ValidationError, fields, validate
 
 from todoflow.api.fields import Text, limit, offset
 from todoflow.api.schemas.common import Page
+from todoflow.api.schemas.notification_settings import JsonBoolean
 from todoflow.core.events import TOPICS
 from todoflow.core.models import DELIVERY_STATES
 from todoflow.delivery.targets import MAX_URL_LENGTH
@@ -50,7 +51,7 @@ class WebhookPatch(Schema):
     url = _url()
     events = _events()
     description = _description()
-    active = fields.Boolean()
+    active = JsonBoolean()
 
 
 class WebhookOut(Schema):
