@@ -33,6 +33,8 @@ def run(args: argparse.Namespace) -> int:
         # How soon a replica that died without leaving the group loses its partitions to the others.
         kafka["session.timeout.ms"] = int(session_timeout)
         kafka["heartbeat.interval.ms"] = max(500, int(session_timeout) // 3)
+    # httpx logs every request at INFO: the service's own counters and delivery rows already say it all.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     service = DeliveryService(config, kafka)
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
