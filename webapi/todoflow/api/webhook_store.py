@@ -102,7 +102,8 @@ def rotate_secret(session: Session, user_id: uuid.UUID, wid: uuid.UUID) -> RowMa
 
 def remove(session: Session, user_id: uuid.UUID, wid: uuid.UUID) -> bool:
     """Delete the webhook and, with it, its deliveries (pending ones are never sent)."""
-    return session.execute(delete(webhooks).where(*_owned(user_id, wid))).rowcount > 0
+    deleted = session.execute(delete(webhooks).where(*_owned(user_id, wid)).returning(webhooks.c.id)).first()
+    return deleted is not None
 
 
 def ping(session: Session, user_id: uuid.UUID, wid: uuid.UUID) -> RowMapping | None:
