@@ -24,6 +24,9 @@ EXPECTED_TABLES = {
     "login_failures",
     "consumed_events",
     "quality_results",
+    "webhooks",
+    "deliveries",
+    "notification_settings",
 }
 
 

@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sweep-due": ("todoflow.jobs.sweep", "notify owners of open tasks due soon"),
     "write-event-log": ("todoflow.jobs.event_log", "write task events from Kafka into task_event_log"),
     "check-schedules": ("todoflow.quality.job", "run the data-quality checks over the schedules"),
+    "deliver": ("todoflow.delivery.main", "deliver events to webhooks and reminders by email (long-running)"),
 }
 
 

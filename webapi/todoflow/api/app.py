@@ -11,7 +11,16 @@ from todoflow.api import config as api_config
 from todoflow.api import errors, request_metrics, tokens
 from todoflow.api.extensions import db
 from todoflow.api.openapi import complete_spec
-from todoflow.api.resources import auth, notifications, ops, priorities, recurring_tasks, tasks
+from todoflow.api.resources import (
+    auth,
+    notification_settings,
+    notifications,
+    ops,
+    priorities,
+    recurring_tasks,
+    tasks,
+    webhooks,
+)
 from todoflow.api.schemas.common import Error
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -38,6 +47,8 @@ def create_app(config: dict[str, Any] | None = None) -> APIFlask:
     request_metrics.init_app(app)
     app.before_request(_require_json_body)
     for blueprint in (ops.bp, auth.bp, priorities.bp, tasks.bp, recurring_tasks.bp, notifications.bp):
+        app.register_blueprint(blueprint)
+    for blueprint in (webhooks.bp, notification_settings.bp):
         app.register_blueprint(blueprint)
     app.spec_processor(complete_spec(app))  # type: ignore[arg-type]
     return app

@@ -45,6 +45,8 @@ CONSTRAINTS = {
     "uq_users_email": (409, "email_taken", "an account with this email already exists", None),
     "fk_tasks_user_id_users": (401, "unknown_user", "the token's user no longer exists", None),
     "fk_recurring_tasks_user_id_users": (401, "unknown_user", "the token's user no longer exists", None),
+    "fk_webhooks_user_id_users": (401, "unknown_user", "the token's user no longer exists", None),
+    "fk_notification_settings_user_id_users": (401, "unknown_user", "the token's user no longer exists", None),
 }
 
 

@@ -118,12 +118,15 @@ def consume(
     database_url: str | None = None,
     kafka_config: dict[str, Any] | None = None,
     idle_seconds: float | None = None,
+    stop: Callable[[], bool] | None = None,
+    poll_seconds: float = 1.0,
 ) -> ConsumeStats:
     """Consume up to max_messages or max_seconds (or until idle_seconds pass with nothing new once the
     group has its partitions, when idle_seconds is given); per batch, in ONE database transaction: insert the
     batch's event_ids into consumed_events (ON CONFLICT DO NOTHING RETURNING) and call handle(conn, new_ones);
     commit the database; only then commit the Kafka offsets (synchronously). Duplicates (same event_id
-    delivered twice, within a batch or across batches/runs) do their work once."""
+    delivered twice, within a batch or across batches/runs) do their work once. A long-running consumer passes
+    `stop` (checked between batches) and a short `poll_seconds` (the longest a batch waits to fill up)."""
     stats = ConsumeStats()
     url = libpq_url(database_url or get_settings().database_url)
     # Client-level errors (a refused login or certificate among them) reach error_cb, not consume().
@@ -135,8 +138,10 @@ def consume(
         consumer.subscribe(list(topics))
         with psycopg.connect(url, autocommit=True) as conn:
             while stats.messages < max_messages and (left := deadline - time.monotonic()) > 0:
+                if stop is not None and stop():
+                    break
                 wanted = min(batch_size, max_messages - stats.messages)
-                polled = consumer.consume(num_messages=wanted, timeout=min(left, 1.0))
+                polled = consumer.consume(num_messages=wanted, timeout=min(left, poll_seconds))
                 watch.check()
                 batch = [m for m in polled if _usable(m)]
                 if not batch:

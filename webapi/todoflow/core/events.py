@@ -44,3 +44,8 @@ def envelope(
         "event_timestamp": (timestamp or utc_now()).isoformat().replace("+00:00", "Z"),
         "data": data,
     }
+
+# Where the delivery service puts deliveries it gave up on (not an event type: its own message shape).
+DEAD_LETTER_TOPIC = "delivery-dead-letter"
+# Every topic the project creates.
+ALL_TOPICS: tuple[str, ...] = (*TOPICS, DEAD_LETTER_TOPIC)

@@ -22,7 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 RECURRENCE_TYPES = ("daily", "weekly", "monthly", "yearly")
@@ -205,11 +205,14 @@ class Notification(Base):
     user_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False
     )
-    task_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False)
+    # Null for notices about no task (a webhook the delivery service deactivated).
+    task_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("tasks.id", ondelete="CASCADE"), nullable=True
+    )
     kind: Mapped[str] = mapped_column(String(50), nullable=False, server_default="task-due-soon")
     title: Mapped[str] = mapped_column(String(500), nullable=False)
     message: Mapped[str] = mapped_column(Text, nullable=False)
-    due_date: Mapped[date] = mapped_column(Date, nullable=False)
+    due_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     created_at: Mapped[datetime] = _created()
     read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
@@ -278,3 +281,92 @@ class QualityResult(Base):
         Index("ix_quality_results_run_id", "run_id"),
         Index("ix_quality_results_check_name_checked_at", "check_name", "checked_at"),
     )
+
+
+DELIVERY_STATES = ("pending", "delivered", "failed")
+DELIVERY_CHANNELS = ("webhook", "email")
+
+
+class Webhook(Base):
+    """A user's HTTPS endpoint that receives signed task events."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    url: Mapped[str] = mapped_column(String(2048), nullable=False)
+    events: Mapped[list[str]] = mapped_column(ARRAY(String(50)), nullable=False)
+    description: Mapped[str] = mapped_column(String(500), nullable=False, server_default="")
+    # The HMAC key: it must be readable to sign, so it is stored as is and shown to its owner only once.
+    secret: Mapped[str] = mapped_column(String(200), nullable=False)
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
+    consecutive_failures: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    deactivated_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _created()
+
+    __table_args__ = (CheckConstraint("cardinality(events) >= 1", name="has_events"),)
+
+
+class Delivery(Base):
+    """One event towards one endpoint (a webhook or the owner's email): its schedule, attempts and outcome."""
+
+    __tablename__ = "deliveries"
+
+    # The delivery id the receiver sees (X-Todoflow-Delivery), the same on every retry.
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    )
+    webhook_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=True
+    )
+    channel: Mapped[str] = mapped_column(String(20), nullable=False)
+    # 'webhook:<id>' or 'email': with event_id the unique key that makes one delivery per (event, endpoint).
+    endpoint: Mapped[str] = mapped_column(String(100), nullable=False)
+    event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    event_type: Mapped[str] = mapped_column(String(50), nullable=False)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    state: Mapped[str] = mapped_column(String(20), nullable=False, server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True, server_default=text("now()")
+    )
+    last_status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = _created()
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    dead_lettered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    __table_args__ = (
+        UniqueConstraint("event_id", "endpoint", name="uq_deliveries_event_id_endpoint"),
+        CheckConstraint("state IN ('pending', 'delivered', 'failed')", name="state_known"),
+        CheckConstraint("channel IN ('webhook', 'email')", name="channel_known"),
+        CheckConstraint("(state = 'pending') = (next_attempt_at IS NOT NULL)", name="pending_has_schedule"),
+        # Workers claim due pending attempts in schedule order.
+        Index("ix_deliveries_due", "next_attempt_at", postgresql_where=text("state = 'pending'")),
+        Index("ix_deliveries_webhook_id_created_at", "webhook_id", "created_at"),
+        Index("ix_deliveries_user_id", "user_id"),
+        # Failed deliveries not yet on the dead-letter topic.
+        Index(
+            "ix_deliveries_dead_letter_due",
+            "failed_at",
+            postgresql_where=text("state = 'failed' AND dead_lettered_at IS NULL"),
+        ),
+    )
+
+
+class NotificationSettings(Base):
+    """A user's delivery preferences; no row means the defaults (everything on)."""
+
+    __tablename__ = "notification_settings"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    email_reminders: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
+    webhook_reminders: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
+    updated_at: Mapped[datetime] = _created()

@@ -6,7 +6,7 @@ import logging
 
 from confluent_kafka.admin import NewTopic
 
-from todoflow.core.events import TOPICS
+from todoflow.core.events import ALL_TOPICS
 from todoflow.core.kafka import admin_client, cluster_metadata
 from todoflow.core.settings import Settings, get_settings
 
@@ -27,7 +27,7 @@ def topic_specs(settings: Settings) -> list[NewTopic]:
             replication_factor=settings.kafka_replication_factor,
             config=config,
         )
-        for topic in TOPICS
+        for topic in ALL_TOPICS
     ]
 
 

@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def print_banner() -> None:
-    from todoflow_dev.devstack import airflow
+    from todoflow_dev.devstack import airflow, mail
 
     database_url = os.environ.get("DATABASE_URL") or LOCAL_DATABASE_URL
     print(
@@ -52,6 +52,7 @@ todoflow local stack (state and logs under {DEV_DIR}):
   Kafka        127.0.0.1:{LOCAL_KAFKA_PORT}   (KRaft, one node)
   Airflow UI   {airflow.API_URL}   user {airflow.ADMIN_USER}  password {airflow.admin_password()}
   REST API     {services.API_URL}   (docs: {services.API_URL}/docs)
+  SMTP         127.0.0.1:{mail.SMTP_PORT}   (every message kept in {mail.MAIL_HOME}/new/)
 Stop everything with `make down`.
 """.rstrip()
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from todoflow_dev.devstack import airflow, api, kafka, postgres, procs, relay
+from todoflow_dev.devstack import airflow, api, deliver, kafka, mail, postgres, procs, relay
 
 API_PORT = 8000
 API_URL = f"http://127.0.0.1:{API_PORT}"
@@ -38,6 +38,8 @@ START: dict[str, Callable[[], None]] = {
     "api": lambda: api.start(API_PORT),
     "relay": relay.start,
     "airflow": airflow.start,
+    "mail": mail.start,
+    "deliver": deliver.start,
 }
 STOP: dict[str, Callable[[], bool]] = {
     "postgres": postgres.stop,
@@ -45,6 +47,8 @@ STOP: dict[str, Callable[[], bool]] = {
     "api": api.stop,
     "relay": relay.stop,
     "airflow": airflow.stop,
+    "mail": mail.stop,
+    "deliver": deliver.stop,
 }
 RUNNING: dict[str, Callable[[], bool]] = {
     "postgres": postgres.is_running,
@@ -52,6 +56,8 @@ RUNNING: dict[str, Callable[[], bool]] = {
     "api": lambda: api.is_running(API_PORT),
     "relay": relay.is_running,
     "airflow": airflow.is_running,
+    "mail": mail.is_running,
+    "deliver": deliver.is_running,
 }
 ORDER: tuple[str, ...] = tuple(START)
 

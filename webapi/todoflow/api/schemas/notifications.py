@@ -17,11 +17,11 @@ class NotificationQuery(Schema):
 
 class NotificationOut(Schema):
     id = fields.UUID(required=True)
-    task_id = fields.Integer(required=True)
+    task_id = fields.Integer(required=True, allow_none=True, metadata={"description": "null for notices about no task"})
     kind = fields.String(required=True)
     title = fields.String(required=True)
     message = fields.String(required=True)
-    due_date = fields.Date(required=True)
+    due_date = fields.Date(required=True, allow_none=True)
     created_at = fields.DateTime(required=True)
     read_at = fields.DateTime(required=True, allow_none=True)
 

@@ -1,0 +1,107 @@
+"""Webhooks and their deliveries."""
+
+from __future__ import annotations
+
+from apiflask import Schema
+from marshmallow import ValidationError, fields, validate
+
+from todoflow.api.fields import Text, limit, offset
+from todoflow.api.schemas.common import Page
+from todoflow.api.schemas.notification_settings import JsonBoolean
+from todoflow.core.events import TOPICS
+from todoflow.core.models import DELIVERY_STATES
+from todoflow.delivery.targets import MAX_URL_LENGTH
+
+
+def _unique(values: list[str]) -> None:
+    if len(set(values)) != len(values):
+        raise ValidationError("Must not repeat an event type.")
+
+
+def _url(**kwargs: object) -> Text:
+    return Text(
+        validate=validate.Length(min=1, max=MAX_URL_LENGTH),
+        metadata={"description": "https URL that receives POSTs; must not resolve to an internal address"},
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def _events(**kwargs: object) -> fields.List:
+    return fields.List(
+        Text(validate=validate.OneOf(TOPICS)),
+        validate=[validate.Length(min=1, max=len(TOPICS)), _unique],
+        metadata={"description": "event types to receive (at least one)"},
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def _description(**kwargs: object) -> Text:
+    return Text(validate=validate.Length(max=500), metadata={"description": "at most 500 characters"}, **kwargs)  # type: ignore[arg-type]
+
+
+class WebhookIn(Schema):
+    url = _url(required=True)
+    events = _events(required=True)
+    description = _description(load_default="")
+
+
+class WebhookPatch(Schema):
+    """Only the fields present change; active=true re-activates a deactivated webhook."""
+
+    url = _url()
+    events = _events()
+    description = _description()
+    active = JsonBoolean()
+
+
+class WebhookOut(Schema):
+    id = fields.UUID(required=True)
+    url = fields.String(required=True)
+    events = fields.List(fields.String(metadata={"enum": list(TOPICS)}), required=True)
+    description = fields.String(required=True)
+    active = fields.Boolean(required=True)
+    consecutive_failures = fields.Integer(required=True)
+    deactivated_reason = fields.String(required=True, allow_none=True)
+    created_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
+
+
+class WebhookWithSecret(WebhookOut):
+    """A webhook with its signing secret: only in the answers to create and rotate-secret."""
+
+    secret = fields.String(required=True, metadata={"description": "HMAC-SHA256 key; shown only here"})
+
+
+class WebhookItem(WebhookOut):
+    """A webhook in a list."""
+
+
+class WebhookList(Schema):
+    items = fields.List(fields.Nested(WebhookItem), required=True)
+
+
+class DeliveryQuery(Schema):
+    state = Text(validate=validate.OneOf(DELIVERY_STATES))
+    limit = limit()
+    offset = offset()
+
+
+class DeliveryOut(Schema):
+    id = fields.UUID(required=True, metadata={"description": "the X-Todoflow-Delivery id, the same on every retry"})
+    event_id = fields.UUID(required=True)
+    event_type = fields.String(required=True)
+    state = fields.String(required=True, metadata={"enum": list(DELIVERY_STATES)})
+    attempts = fields.Integer(required=True)
+    last_status_code = fields.Integer(required=True, allow_none=True)
+    last_error = fields.String(required=True, allow_none=True)
+    next_attempt_at = fields.DateTime(required=True, allow_none=True)
+    created_at = fields.DateTime(required=True)
+    delivered_at = fields.DateTime(required=True, allow_none=True)
+
+
+class DeliveryItem(DeliveryOut):
+    """A delivery in a page."""
+
+
+class DeliveryPage(Page):
+    items = fields.List(fields.Nested(DeliveryItem), required=True)

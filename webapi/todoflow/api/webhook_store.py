@@ -1,0 +1,175 @@
+"""Webhooks, their deliveries and users' notification settings in SQL."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any, cast
+
+from sqlalchemy import RowMapping, Table, delete, func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session
+
+from todoflow.core.events import utc_now
+from todoflow.core.models import Delivery, NotificationSettings, Webhook
+from todoflow.delivery.signing import new_secret
+from todoflow.delivery.store import NOTIFY_CHANNEL, PING
+
+webhooks = cast(Table, Webhook.__table__)
+deliveries = cast(Table, Delivery.__table__)
+settings = cast(Table, NotificationSettings.__table__)
+
+MAX_WEBHOOKS_PER_USER = 25
+
+COLUMNS = (
+    webhooks.c.id,
+    webhooks.c.url,
+    webhooks.c.events,
+    webhooks.c.description,
+    webhooks.c.active,
+    webhooks.c.consecutive_failures,
+    webhooks.c.deactivated_reason,
+    webhooks.c.created_at,
+    webhooks.c.updated_at,
+)
+DELIVERY_COLUMNS = (
+    deliveries.c.id,
+    deliveries.c.event_id,
+    deliveries.c.event_type,
+    deliveries.c.state,
+    deliveries.c.attempts,
+    deliveries.c.last_status_code,
+    deliveries.c.last_error,
+    deliveries.c.next_attempt_at,
+    deliveries.c.created_at,
+    deliveries.c.delivered_at,
+)
+
+
+class WebhookLimit(Exception):
+    """The user has as many webhooks as allowed."""
+
+
+def _owned(user_id: uuid.UUID, wid: uuid.UUID) -> tuple[Any, Any]:
+    return webhooks.c.id == wid, webhooks.c.user_id == user_id
+
+
+def count(session: Session, user_id: uuid.UUID) -> int:
+    return session.execute(select(func.count()).where(webhooks.c.user_id == user_id)).scalar_one()
+
+
+def create(session: Session, user_id: uuid.UUID, fields: dict[str, Any]) -> RowMapping:
+    """A new active webhook with a fresh secret (returned with it); WebhookLimit past the per-user cap."""
+    # Serialize creations per user so two concurrent requests cannot both pass the cap.
+    session.execute(text("SELECT pg_advisory_xact_lock(hashtext('webhooks:' || :uid))"), {"uid": str(user_id)})
+    if count(session, user_id) >= MAX_WEBHOOKS_PER_USER:
+        raise WebhookLimit
+    stmt = (
+        insert(webhooks).values(user_id=user_id, secret=new_secret(), **fields).returning(*COLUMNS, webhooks.c.secret)
+    )
+    return session.execute(stmt).mappings().one()
+
+
+def list_all(session: Session, user_id: uuid.UUID) -> list[RowMapping]:
+    stmt = select(*COLUMNS).where(webhooks.c.user_id == user_id).order_by(webhooks.c.created_at, webhooks.c.id)
+    return list(session.execute(stmt).mappings().all())
+
+
+def get(session: Session, user_id: uuid.UUID, wid: uuid.UUID) -> RowMapping | None:
+    return session.execute(select(*COLUMNS).where(*_owned(user_id, wid))).mappings().first()
+
+
+def change(session: Session, user_id: uuid.UUID, wid: uuid.UUID, fields: dict[str, Any]) -> RowMapping | None:
+    """Change the given fields; re-activating resets the failure count and the deactivation reason."""
+    if not fields:
+        return get(session, user_id, wid)
+    values: dict[str, Any] = {**fields, "updated_at": func.now()}
+    if fields.get("active") is True:
+        values.update(consecutive_failures=0, deactivated_reason=None)
+    stmt = update(webhooks).where(*_owned(user_id, wid)).values(values).returning(*COLUMNS)
+    return session.execute(stmt).mappings().first()
+
+
+def rotate_secret(session: Session, user_id: uuid.UUID, wid: uuid.UUID) -> RowMapping | None:
+    stmt = (
+        update(webhooks)
+        .where(*_owned(user_id, wid))
+        .values(secret=new_secret(), updated_at=func.now())
+        .returning(*COLUMNS, webhooks.c.secret)
+    )
+    return session.execute(stmt).mappings().first()
+
+
+def remove(session: Session, user_id: uuid.UUID, wid: uuid.UUID) -> bool:
+    """Delete the webhook and, with it, its deliveries (pending ones are never sent)."""
+    deleted = session.execute(delete(webhooks).where(*_owned(user_id, wid)).returning(webhooks.c.id)).first()
+    return deleted is not None
+
+
+def ping(session: Session, user_id: uuid.UUID, wid: uuid.UUID) -> RowMapping | None:
+    """Queue a `ping` delivery due now and wake the delivery service; None if the webhook is not the user's."""
+    if get(session, user_id, wid) is None:
+        return None
+    event_id = uuid.uuid4()
+    payload = {
+        "event_id": str(event_id),
+        "event_type": PING,
+        "event_timestamp": utc_now().isoformat().replace("+00:00", "Z"),
+        "data": {"webhook_id": str(wid), "user_id": str(user_id)},
+    }
+    stmt = (
+        insert(deliveries)
+        .values(
+            user_id=user_id,
+            webhook_id=wid,
+            channel="webhook",
+            endpoint=f"webhook:{wid}",
+            event_id=event_id,
+            event_type=PING,
+            payload=json.loads(json.dumps(payload)),
+        )
+        .returning(*DELIVERY_COLUMNS)
+    )
+    row = session.execute(stmt).mappings().one()
+    session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
+    return row
+
+
+def delivery_page(session: Session, wid: uuid.UUID, query: dict[str, Any]) -> dict[str, Any]:
+    where = [deliveries.c.webhook_id == wid]
+    if "state" in query:
+        where.append(deliveries.c.state == query["state"])
+    stmt = (
+        select(*DELIVERY_COLUMNS, func.count().over().label("total"))
+        .where(*where)
+        .order_by(deliveries.c.created_at.desc(), deliveries.c.id.desc())
+        .limit(query["limit"])
+        .offset(query["offset"])
+    )
+    rows = session.execute(stmt).mappings().all()
+    if rows:
+        total = rows[0]["total"]
+    else:
+        total = session.execute(select(func.count()).select_from(deliveries).where(*where)).scalar_one()
+    return {"items": rows, "total": total, "limit": query["limit"], "offset": query["offset"]}
+
+
+DEFAULT_SETTINGS = {"email_reminders": True, "webhook_reminders": True}
+
+
+def notification_settings(session: Session, user_id: uuid.UUID) -> dict[str, Any]:
+    stmt = select(settings.c.email_reminders, settings.c.webhook_reminders).where(settings.c.user_id == user_id)
+    row = session.execute(stmt).mappings().first()
+    return dict(row) if row is not None else dict(DEFAULT_SETTINGS)
+
+
+def change_notification_settings(session: Session, user_id: uuid.UUID, fields: dict[str, Any]) -> dict[str, Any]:
+    if not fields:
+        return notification_settings(session, user_id)
+    stmt = (
+        pg_insert(settings)
+        .values(user_id=user_id, **{**DEFAULT_SETTINGS, **fields})
+        .on_conflict_do_update(index_elements=[settings.c.user_id], set_={**fields, "updated_at": func.now()})
+        .returning(settings.c.email_reminders, settings.c.webhook_reminders)
+    )
+    return dict(session.execute(stmt).mappings().one())
