@@ -24,6 +24,7 @@ EXPECTED_TABLES = {
     "login_failures",
     "consumed_events",
     "quality_results",
+    "write_buckets",
 }
 
 

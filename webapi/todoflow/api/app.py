@@ -6,12 +6,14 @@ from typing import Any
 
 from apiflask import APIFlask
 from flask import request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from todoflow.api import config as api_config
-from todoflow.api import errors, request_metrics, tokens
+from todoflow.api import errors, password_work, request_checks, request_metrics, security_headers, tokens
 from todoflow.api.extensions import db
 from todoflow.api.openapi import complete_spec
 from todoflow.api.resources import auth, notifications, ops, priorities, recurring_tasks, tasks
+from todoflow.api.resources import docs as docs_page
 from todoflow.api.schemas.common import Error
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -24,7 +26,7 @@ def create_app(config: dict[str, Any] | None = None) -> APIFlask:
         title="todoflow API",
         version="1.0.0",
         spec_path="/openapi.json",
-        docs_path="/docs",
+        docs_path=None,  # type: ignore[arg-type]  # resources/docs.py serves /docs from a pinned package
         static_folder=None,  # type: ignore[arg-type]
     )
     app.config.update(api_config.load(config))
@@ -39,6 +41,15 @@ def create_app(config: dict[str, Any] | None = None) -> APIFlask:
     app.before_request(_require_json_body)
     for blueprint in (ops.bp, auth.bp, priorities.bp, tasks.bp, recurring_tasks.bp, notifications.bp):
         app.register_blueprint(blueprint)
+    # Issue 11 hardening: query and JSON checks before every view, security headers on every response, /docs.
+    app.before_request(request_checks.check_query)
+    app.before_request(request_checks.check_json_numbers)
+    security_headers.init_app(app)
+    app.register_blueprint(docs_page.bp)
+    password_work.init_app(app)
+    if app.config["TRUSTED_PROXIES"]:
+        # The client address is what the trusted proxies appended to X-Forwarded-For, never what a client sent.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"])  # type: ignore[method-assign]
     app.spec_processor(complete_spec(app))  # type: ignore[arg-type]
     return app
 
