@@ -94,6 +94,11 @@ def test_a_per_address_limit_across_emails(clean_db: str, pg: psycopg.Connection
     assert pg.execute("SELECT count(*) FROM login_failures").fetchone()[0] == 5
     # Another address is not affected.
     assert _login(client, f"{uuid.uuid4().hex}@example.com", "guess", OWNER).status_code == 401
+    # The process remembers the database's answer: the flood costs it no round trip while the block lasts.
+    pg.execute("DELETE FROM login_failures WHERE remote_addr = %s", (ATTACKER,))
+    assert _login(client, f"{uuid.uuid4().hex}@example.com", "guess", ATTACKER).status_code == 429
+    other_worker = create_app({"LOGIN_MAX_FAILURES_PER_ADDRESS": 5}).test_client()
+    assert _login(other_worker, f"{uuid.uuid4().hex}@example.com", "guess", ATTACKER).status_code == 401
 
 
 def test_password_hashing_is_capped_per_process_and_answers_429(app: Any, client: Any, make_user: Any) -> None:

@@ -12,8 +12,10 @@ Three limits, all over LOGIN_FAILURE_WINDOW (15 minutes), all checked before any
 from __future__ import annotations
 
 import math
+import threading
+import time
 
-from flask import current_app, request
+from flask import Flask, current_app, request
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -40,6 +42,55 @@ ADDRESS_CEILING = text(
 RECORD = text("INSERT INTO login_failures (email, remote_addr) VALUES (lower(:email), :addr)")
 FORGET_OLD = text("DELETE FROM login_failures WHERE email = lower(:email) AND attempted_at <= now() - :window")
 FORGET_PAIR = text("DELETE FROM login_failures WHERE email = lower(:email) AND remote_addr IS NOT DISTINCT FROM :addr")
+
+
+class BlockedAddresses:
+    """Per process: client addresses the database found over their ceiling, until when (monotonic clock).
+
+    An address over LOGIN_MAX_FAILURES_PER_ADDRESS stays over it until its failures age out (a success
+    elsewhere does not clear them), so remembering the database's answer is exact; a flood from that
+    address then costs no database round trip at all.
+    """
+
+    CAPACITY = 10_000
+
+    def __init__(self) -> None:
+        self._until: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def wait(self, addr: str) -> float:
+        """Seconds the address is still known to be blocked (0 if not known)."""
+        until = self._until.get(addr)
+        return 0.0 if until is None else max(0.0, until - time.monotonic())
+
+    def block(self, addr: str, seconds: float) -> None:
+        with self._lock:
+            if len(self._until) >= self.CAPACITY:
+                now = time.monotonic()
+                self._until = {a: u for a, u in self._until.items() if u > now}
+                if len(self._until) >= self.CAPACITY:
+                    del self._until[next(iter(self._until))]
+            self._until[addr] = time.monotonic() + seconds
+
+
+EXTENSION = "todoflow.blocked_addresses"
+
+
+def init_app(app: Flask) -> None:
+    app.extensions[EXTENSION] = BlockedAddresses()
+
+
+def _blocked() -> BlockedAddresses:
+    blocked: BlockedAddresses = current_app.extensions[EXTENSION]
+    return blocked
+
+
+def check_address_cached() -> None:
+    """429 without touching the database for an address this process already found over its ceiling."""
+    addr = client_address()
+    wait = _blocked().wait(addr) if addr is not None else 0.0
+    if wait > 0:
+        raise _refuse(wait, "too many failed logins from this address")
 
 
 def client_address() -> str | None:
@@ -78,6 +129,7 @@ def check(session: Session, email: str) -> None:
             ADDRESS_CEILING, {"addr": addr, "window": window, "skip": config["LOGIN_MAX_FAILURES_PER_ADDRESS"] - 1}
         ).scalar()
         if wait is not None:
+            _blocked().block(addr, wait)
             raise _refuse(wait, "too many failed logins from this address")
     wait = session.execute(
         EMAIL_CEILING, {"email": email, "window": window, "skip": config["LOGIN_MAX_FAILURES_PER_EMAIL"] - 1}

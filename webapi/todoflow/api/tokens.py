@@ -102,7 +102,7 @@ def revoke_current_session() -> None:
 def _is_revoked(_header: dict[str, Any], payload: dict[str, Any]) -> bool:
     jti = payload.get("jti") or ""
     sid = payload.get("sid") or jti
-    rows = dict(db.session.execute(IS_REVOKED, {"jti": jti, "sid": sid}).all())
+    rows: dict[str, str] = {row.jti: row.token_type for row in db.session.execute(IS_REVOKED, {"jti": jti, "sid": sid})}
     if not rows:
         return False
     if rows.get(jti) == "rotated" and sid not in rows:

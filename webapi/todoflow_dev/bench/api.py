@@ -417,6 +417,10 @@ def flood_condition(name: str, settings: dict[str, str], url: str, workers: int,
 
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "JWT_SECRET_KEY": secrets.token_urlsafe(32), **settings}
+    (DEV_DIR / "bench").mkdir(parents=True, exist_ok=True)
+    with psycopg.connect(url, autocommit=True) as conn:
+        # Each condition starts clean: the last flood's failures would block this one's reader at once.
+        conn.execute("TRUNCATE login_failures")
     with gunicorn(server_argv("api", port, workers, threads), env, port, DEV_DIR / "bench" / "flood.log") as base:
         reader, token = user_with_token(base, f"reader-{uuid.uuid4().hex[:8]}@bench.example")
         seed_tasks(url, reader, TASKS)

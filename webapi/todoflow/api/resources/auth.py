@@ -79,9 +79,11 @@ def register(data: dict[str, Any]) -> Any:
 def login(data: dict[str, Any]) -> Any:
     session = db.session
     email = data["email"]
-    login_limit.check(session, email)
-    user = session.execute(BY_EMAIL, {"email": email}).first()
+    # Cheapest refusals first: neither of these two touches the database.
+    login_limit.check_address_cached()
     with password_work.slot():
+        login_limit.check(session, email)
+        user = session.execute(BY_EMAIL, {"email": email}).first()
         matches = _password_matches(user.password_hash if user else _decoy_hash(), data["password"])
         if matches and user is not None and passwords.check_needs_rehash(user.password_hash):
             session.execute(REHASH, {"id": user.id, "hash": passwords.hash(data["password"])})
