@@ -9,7 +9,16 @@ from flask import request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from todoflow.api import config as api_config
-from todoflow.api import errors, login_limit, password_work, request_checks, request_metrics, security_headers, tokens
+from todoflow.api import (
+    errors,
+    login_gate,
+    login_limit,
+    password_work,
+    request_checks,
+    request_metrics,
+    security_headers,
+    tokens,
+)
 from todoflow.api.extensions import db
 from todoflow.api.openapi import complete_spec
 from todoflow.api.resources import auth, notifications, ops, priorities, recurring_tasks, tasks
@@ -48,6 +57,10 @@ def create_app(config: dict[str, Any] | None = None) -> APIFlask:
     app.register_blueprint(docs_page.bp)
     password_work.init_app(app)
     login_limit.init_app(app)
+    # Inside ProxyFix (below), so the gate sees the client address the trusted proxies forwarded.
+    app.wsgi_app = login_gate.LoginGate(  # type: ignore[method-assign]
+        app.wsgi_app, app.extensions[password_work.EXTENSION], app.extensions[login_limit.EXTENSION]
+    )
     if app.config["TRUSTED_PROXIES"]:
         # The client address is what the trusted proxies appended to X-Forwarded-For, never what a client sent.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"])  # type: ignore[method-assign]
