@@ -27,6 +27,7 @@ EXPECTED_TABLES = {
     "webhooks",
     "deliveries",
     "notification_settings",
+    "write_buckets",
 }
 
 

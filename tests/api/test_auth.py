@@ -117,7 +117,8 @@ def test_refresh_gives_a_working_access_token(client: Any, alice: ApiUser) -> No
     response = client.post("/api/auth/refresh", headers={"Authorization": f"Bearer {alice.refresh_token}"})
     assert response.status_code == 200
     body = response.get_json()
-    assert set(body) == {"access_token", "token_type", "expires_in"}
+    # Rotation (issue 11): every refresh also hands out the session's next refresh token.
+    assert set(body) == {"access_token", "token_type", "expires_in", "refresh_token", "refresh_expires_in"}
     me = client.get("/api/auth/me", headers={"Authorization": f"Bearer {body['access_token']}"})
     assert me.get_json()["email"] == alice.email
 

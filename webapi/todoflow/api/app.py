@@ -6,9 +6,19 @@ from typing import Any
 
 from apiflask import APIFlask
 from flask import request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from todoflow.api import config as api_config
-from todoflow.api import errors, request_metrics, tokens
+from todoflow.api import (
+    errors,
+    login_gate,
+    login_limit,
+    password_work,
+    request_checks,
+    request_metrics,
+    security_headers,
+    tokens,
+)
 from todoflow.api.extensions import db
 from todoflow.api.openapi import complete_spec
 from todoflow.api.resources import (
@@ -21,6 +31,7 @@ from todoflow.api.resources import (
     tasks,
     webhooks,
 )
+from todoflow.api.resources import docs as docs_page
 from todoflow.api.schemas.common import Error
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -33,7 +44,7 @@ def create_app(config: dict[str, Any] | None = None) -> APIFlask:
         title="todoflow API",
         version="1.0.0",
         spec_path="/openapi.json",
-        docs_path="/docs",
+        docs_path=None,  # type: ignore[arg-type]  # resources/docs.py serves /docs from a pinned package
         static_folder=None,  # type: ignore[arg-type]
     )
     app.config.update(api_config.load(config))
@@ -50,6 +61,20 @@ def create_app(config: dict[str, Any] | None = None) -> APIFlask:
         app.register_blueprint(blueprint)
     for blueprint in (webhooks.bp, notification_settings.bp):
         app.register_blueprint(blueprint)
+    # Issue 11 hardening: query and JSON checks before every view, security headers on every response, /docs.
+    app.before_request(request_checks.check_query)
+    app.before_request(request_checks.check_json_numbers)
+    security_headers.init_app(app)
+    app.register_blueprint(docs_page.bp)
+    password_work.init_app(app)
+    login_limit.init_app(app)
+    # Inside ProxyFix (below), so the gate sees the client address the trusted proxies forwarded.
+    app.wsgi_app = login_gate.LoginGate(  # type: ignore[method-assign]
+        app.wsgi_app, app.extensions[password_work.EXTENSION], app.extensions[login_limit.EXTENSION]
+    )
+    if app.config["TRUSTED_PROXIES"]:
+        # The client address is what the trusted proxies appended to X-Forwarded-For, never what a client sent.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"])  # type: ignore[method-assign]
     app.spec_processor(complete_spec(app))  # type: ignore[arg-type]
     return app
 

@@ -67,5 +67,36 @@ def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "JWT_REFRESH_TOKEN_EXPIRES": _seconds("JWT_REFRESH_TOKEN_EXPIRES", 30 * 24 * 3600),
         "LOGIN_MAX_FAILURES": _int("LOGIN_MAX_FAILURES", 5),
         "LOGIN_FAILURE_WINDOW": _seconds("LOGIN_FAILURE_WINDOW", 15 * 60),
+        **limits(),
         **overrides,
+    }
+
+
+def _positive(name: str, default: int) -> int:
+    value = _int(name, default)
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive")
+    return value
+
+
+def limits() -> dict[str, Any]:
+    """Issue 11's bounds on one client's work: login limits, password hashing, quotas, write rate, proxies."""
+    trusted = _int("TRUSTED_PROXIES", 0)
+    if trusted < 0:
+        raise ConfigError("TRUSTED_PROXIES must be 0 or more")
+    return {
+        # Failures per (email, client address) before each further attempt waits a growing delay.
+        "LOGIN_DELAY_BASE": _seconds("LOGIN_DELAY_BASE", 1),
+        "LOGIN_DELAY_MAX": _seconds("LOGIN_DELAY_MAX", 60),
+        # Ceilings per email (from every address) and per client address (over every email) in the window.
+        "LOGIN_MAX_FAILURES_PER_EMAIL": _positive("LOGIN_MAX_FAILURES_PER_EMAIL", 50),
+        "LOGIN_MAX_FAILURES_PER_ADDRESS": _positive("LOGIN_MAX_FAILURES_PER_ADDRESS", 100),
+        # argon2 hashes at once per process (login and register); more answer 429 at once instead of queueing.
+        "PASSWORD_HASH_CONCURRENCY": _positive("PASSWORD_HASH_CONCURRENCY", 1),
+        "QUOTA_OPEN_TASKS": _positive("QUOTA_OPEN_TASKS", 10_000),
+        "QUOTA_ACTIVE_SERIES": _positive("QUOTA_ACTIVE_SERIES", 200),
+        "WRITE_RATE_PER_SECOND": _positive("WRITE_RATE_PER_SECOND", 10),
+        "WRITE_BURST": _positive("WRITE_BURST", 50),
+        # Proxies in front of the API that append to X-Forwarded-For (1 behind the ingress); 0 ignores the header.
+        "TRUSTED_PROXIES": trusted,
     }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, g, request
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from todoflow.core.db import make_engine
@@ -41,6 +41,11 @@ class Database:
             bind = self._autocommit if request.method in READ_METHODS else self.engine
             session = g._db_session = self._factory(bind=bind)
         return session
+
+    def autocommit_connection(self) -> Connection:
+        """A pooled connection outside the request's transaction, each statement committed at once."""
+        assert self._autocommit is not None, "Database.init_app was not called"
+        return self._autocommit.connect()
 
     @staticmethod
     def _close(_exc: BaseException | None) -> None:

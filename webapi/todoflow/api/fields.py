@@ -56,14 +56,35 @@ def email_address(value: str) -> None:
     validate.Email()(value)
 
 
+# Files of the tz database that Python lists or loads but that are not zones, and PostgreSQL does not know:
+# a user with one of them would fail every job's AT TIME ZONE. tests/api/test_timezones.py checks the
+# accepted list against the real database's pg_timezone_names.
+NOT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
+NOT_ZONE_PREFIXES = ("posix/", "right/")
+NOT_A_ZONE = "{input!r} is not a time zone the database knows (it is a tz database file, not an IANA zone)."
+
+
 @cache
 def time_zones() -> list[str]:
-    """IANA time zone names of this system's tz database (documented as the field's enum)."""
-    return sorted(available_timezones())
+    """IANA time zone names that both Python and PostgreSQL know (documented as the field's enum)."""
+    return sorted(zone for zone in available_timezones() if _is_zone_name(zone))
+
+
+def _is_zone_name(name: str) -> bool:
+    return name not in NOT_ZONES and not name.startswith(NOT_ZONE_PREFIXES)
+
+
+class TimeZone(validate.OneOf):
+    """One of time_zones(); the tz database's non-zone files get a message that says what they are."""
+
+    def __call__(self, value: Any) -> Any:
+        if isinstance(value, str) and not _is_zone_name(value):
+            raise ValidationError(NOT_A_ZONE.format(input=value))
+        return super().__call__(value)
 
 
 def time_zone() -> validate.OneOf:
-    return validate.OneOf(time_zones(), error="Not a known IANA time zone name (for example Europe/Berlin).")
+    return TimeZone(time_zones(), error="Not a known IANA time zone name (for example Europe/Berlin).")
 
 
 def title() -> Text:

@@ -11,6 +11,10 @@ from flask import Flask
 from werkzeug.routing import IntegerConverter, UUIDConverter
 
 SECURITY = "BearerAuth"
+RATE_LIMITED = {
+    "description": "Over the user's write rate (rate_limited; see Retry-After)",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+}
 
 
 def operation(
@@ -47,6 +51,11 @@ def complete_spec(app: Flask) -> Callable[[dict[str, Any]], dict[str, Any]]:
                     operation["requestBody"]["required"] = True
         for rule in app.url_map.iter_rules():
             path = re.sub(r"<([^<:]+:)?", "{", rule.rule).replace(">", "}")
+            if getattr(app.view_functions.get(rule.endpoint), "_write_limited", False):
+                for method in rule.methods or ():
+                    operation = spec.get("paths", {}).get(path, {}).get(method.lower())
+                    if operation is not None:
+                        operation["responses"].setdefault("429", RATE_LIMITED)
             for operation in spec.get("paths", {}).get(path, {}).values():
                 for parameter in operation.get("parameters", []):
                     converter = rule._converters.get(parameter["name"]) if parameter.get("in") == "path" else None

@@ -6,7 +6,7 @@ import uuid
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import RowMapping, Select, Table, bindparam, case, false, func, insert, or_, select, true, update
+from sqlalchemy import RowMapping, Select, Table, and_, bindparam, case, false, func, insert, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from todoflow.core.events import TASK_COMPLETED, TASK_CREATED, TASK_DELETED, TASK_UPDATED
@@ -224,9 +224,9 @@ def page(session: Session, user_id: uuid.UUID, query: dict[str, Any]) -> dict[st
     return {"items": rows, "total": total, "limit": query["limit"], "offset": query["offset"]}
 
 
-def events(session: Session, task_id: int, limit: int, offset: int) -> dict[str, Any]:
-    """The task's history from task_event_log, oldest first."""
-    where = event_log.c.task_id == task_id
+def events(session: Session, user_id: uuid.UUID, task_id: int, limit: int, offset: int) -> dict[str, Any]:
+    """The user's task's history from task_event_log, oldest first (another owner's events never show)."""
+    where = and_(event_log.c.task_id == task_id, event_log.c.user_id == user_id)
     stmt = (
         select(
             event_log.c.event_id,

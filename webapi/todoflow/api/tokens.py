@@ -6,15 +6,21 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, Response, current_app
+from flask import Flask, Response, current_app, g
 from flask_jwt_extended import create_access_token, create_refresh_token, get_jwt, get_jwt_identity
 from sqlalchemy import text
 
 from todoflow.api import errors
 from todoflow.api.extensions import db, jwt
 
-# A token is refused if its own jti or its login session (sid, shared by the tokens of one login) is revoked.
-IS_REVOKED = text("SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti IN (:jti, :sid))")
+# A token is refused if its own jti or its login session (sid, shared by the tokens of one login) is revoked;
+# a refresh token's jti is recorded as "rotated" once used, and its reuse revokes the session.
+IS_REVOKED = text("SELECT jti, token_type FROM revoked_tokens WHERE jti IN (:jti, :sid)")
+ROTATE = text(
+    """INSERT INTO revoked_tokens (jti, user_id, token_type, expires_at)
+       VALUES (:jti, :user_id, 'rotated', :expires_at) ON CONFLICT (jti) DO NOTHING RETURNING jti"""
+)
+REUSED = "todoflow_refresh_token_reused"
 REVOKE = text(
     """INSERT INTO revoked_tokens (jti, user_id, token_type, expires_at)
        VALUES (:jti, :user_id, :token_type, :expires_at) ON CONFLICT (jti) DO NOTHING"""
@@ -41,12 +47,37 @@ def access_token(user_id: uuid.UUID, sid: str) -> dict[str, Any]:
 
 def login_tokens(user_id: uuid.UUID) -> dict[str, Any]:
     """A new login session: an access token and a refresh token sharing one session id."""
-    sid = uuid.uuid4().hex
+    return session_tokens(user_id, uuid.uuid4().hex)
+
+
+def session_tokens(user_id: uuid.UUID, sid: str) -> dict[str, Any]:
+    """An access token and a refresh token of the login session sid."""
     return {
         **access_token(user_id, sid),
         "refresh_token": create_refresh_token(identity=str(user_id), additional_claims={"sid": sid}),
         "refresh_expires_in": _lifetime("JWT_REFRESH_TOKEN_EXPIRES"),
     }
+
+
+def rotate_refresh_token() -> dict[str, Any] | None:
+    """Use up the presented refresh token and issue the session's next pair, in the request's transaction.
+
+    None if the token was used already (two requests racing with one token): the session is then revoked.
+    """
+    claims = get_jwt()
+    user_id, sid = current_user_id(), claims.get("sid") or claims["jti"]
+    expires_at = datetime.fromtimestamp(claims["exp"], UTC)
+    params = {"jti": claims["jti"], "user_id": user_id, "expires_at": expires_at}
+    if db.session.execute(ROTATE, params).first() is None:
+        _revoke_session(user_id, sid)
+        return None
+    return session_tokens(user_id, sid)
+
+
+def _revoke_session(user_id: uuid.UUID, sid: str) -> None:
+    session_ends = datetime.now(UTC) + current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
+    row = {"jti": sid, "user_id": user_id, "token_type": "session", "expires_at": session_ends}
+    db.session.execute(REVOKE, [row])
 
 
 def revoke_current_session() -> None:
@@ -70,7 +101,16 @@ def revoke_current_session() -> None:
 
 def _is_revoked(_header: dict[str, Any], payload: dict[str, Any]) -> bool:
     jti = payload.get("jti") or ""
-    return bool(db.session.execute(IS_REVOKED, {"jti": jti, "sid": payload.get("sid") or jti}).scalar())
+    sid = payload.get("sid") or jti
+    rows: dict[str, str] = {row.jti: row.token_type for row in db.session.execute(IS_REVOKED, {"jti": jti, "sid": sid})}
+    if not rows:
+        return False
+    if rows.get(jti) == "rotated" and sid not in rows:
+        # A used refresh token came back: someone holds a copy. End the session for every holder.
+        _revoke_session(uuid.UUID(payload["sub"]), sid)
+        db.session.commit()
+        g.setdefault(REUSED, True)
+    return True
 
 
 def _missing(reason: str) -> Response:
@@ -86,6 +126,8 @@ def _expired(_header: dict[str, Any], _payload: dict[str, Any]) -> Response:
 
 
 def _revoked(_header: dict[str, Any], _payload: dict[str, Any]) -> Response:
+    if g.get(REUSED):
+        return errors.response(401, "token_reused", "the refresh token was already used: the login session is revoked")
     return errors.response(401, "token_revoked", "the token has been revoked")
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Identity,
     Index,
@@ -144,6 +145,8 @@ class Task(Base):
         CheckConstraint("completed = (completed_at IS NOT NULL)", name="completed_has_timestamp"),
         Index("ix_tasks_user_id_due_date", "user_id", "due_date"),
         Index("ix_tasks_user_id_created_at", "user_id", "created_at"),
+        # The open-tasks quota counts a user's open tasks.
+        Index("ix_tasks_user_id_open", "user_id", postgresql_where=text("NOT completed AND deleted_at IS NULL")),
         # The due sweep reads only open, not-yet-notified tasks with a due date.
         Index(
             "ix_tasks_sweep_open_unnotified",
@@ -247,7 +250,11 @@ class LoginFailure(Base):
     remote_addr: Mapped[str | None] = mapped_column(String(64), nullable=True)
     attempted_at: Mapped[datetime] = _created()
 
-    __table_args__ = (Index("ix_login_failures_email_attempted_at", "email", "attempted_at"),)
+    __table_args__ = (
+        Index("ix_login_failures_email_attempted_at", "email", "attempted_at"),
+        # The per-address limit counts one client address's failures over every email.
+        Index("ix_login_failures_remote_addr_attempted_at", "remote_addr", "attempted_at"),
+    )
 
 
 class ConsumedEvent(Base):
@@ -370,3 +377,15 @@ class NotificationSettings(Base):
     email_reminders: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
     webhook_reminders: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
     updated_at: Mapped[datetime] = _created()
+
+
+class WriteBucket(Base):
+    """A user's write-rate token bucket, shared by every API worker and replica (api/write_limit.py)."""
+
+    __tablename__ = "write_buckets"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    tokens: Mapped[float] = mapped_column(Float, nullable=False)
+    refilled_at: Mapped[datetime] = _created()

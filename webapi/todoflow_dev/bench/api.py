@@ -36,6 +36,9 @@ WARMUP_SECONDS = 3
 CONNECTIONS = 16
 FIXED_RATE = 100
 TARGETS = {"list": 600.0, "create": 300.0, "p95_ms": 30.0, "ratio": 0.6}
+# One user creating 300+ tasks/s for minutes is what the per-user quotas and write rate exist to stop: the
+# throughput runs raise them (the checks still run on every request) so they measure the code, not the limits.
+THROUGHPUT_LIMITS = {"QUOTA_OPEN_TASKS": str(10**7), "WRITE_RATE_PER_SECOND": str(10**6), "WRITE_BURST": str(10**6)}
 CREATE_BODY = json.dumps({"title": "benchmark task", "priority_id": 2, "due_date": "2031-01-01"})
 
 
@@ -238,7 +241,7 @@ def run() -> str:
     workers, threads = default_workers(), int(os.environ.get("API_THREADS", "2"))
     logs = DEV_DIR / "bench"
     logs.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "DATABASE_URL": url, "JWT_SECRET_KEY": secrets.token_urlsafe(32)}
+    env = {**os.environ, "DATABASE_URL": url, "JWT_SECRET_KEY": secrets.token_urlsafe(32), **THROUGHPUT_LIMITS}
 
     api_port, floor_port = free_port(), free_port()
     with gunicorn(server_argv("api", api_port, workers, threads), env, api_port, logs / "api.log") as api_base:
@@ -295,7 +298,9 @@ def report(
         "function on psycopg's pool under the same gunicorn settings, running the same SQL (revocation check, then "
         "the page query, or the task insert and its outbox row) with json.dumps and nothing else: no Flask, JWT, "
         "request validation or event schema check. Load generator, server and PostgreSQL share the machine's cores "
-        f"(1-minute load average {load[0]} before the runs, {load[1]} after).",
+        f"(1-minute load average {load[0]} before the runs, {load[1]} after). The per-user open-task quota and "
+        "write rate are raised for these runs (a single user creating hundreds of tasks a second is what they "
+        "stop); their checks still run on every request.",
         "",
         "| endpoint | API req/s | p50 ms | p95 ms | p99 ms | errors | floor req/s | API/floor | target req/s |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -322,6 +327,166 @@ def report(
         ("API >= 0.6 of the floor", min(ratio.values()) >= TARGETS["ratio"]),
     ]
     lines += ["", "Targets: " + "; ".join(f"{text}: {'met' if ok else 'NOT met'}" for text, ok in verdicts) + "."]
+    return "\n".join(lines)
+
+
+# ---- login flood (issue 11): other users' GET /api/tasks latency while logins with random emails pour in ----
+
+FLOOD_CONNECTIONS = 240
+FLOOD_READ_RATE = 50
+# Conditions: the settings each server runs with, on top of the defaults.
+FLOOD_CONDITIONS = (
+    (
+        "unbounded (as before issue 11): no hashing cap, no per-address limit",
+        {"PASSWORD_HASH_CONCURRENCY": "64", "LOGIN_MAX_FAILURES_PER_ADDRESS": str(10**9)},
+    ),
+    (
+        "hashing cap only (a flood from many addresses): PASSWORD_HASH_CONCURRENCY=1",
+        {"LOGIN_MAX_FAILURES_PER_ADDRESS": str(10**9)},
+    ),
+    ("defaults (a flood from one address): hashing cap 1 and 100 failures per address", {}),
+)
+
+FLOOD_SCRIPT = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local threads = {}
+local counter = 0
+setup = function(thread)
+  table.insert(threads, thread)
+end
+init = function(args)
+  statuses = {}
+  math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16))
+end
+request = function()
+  counter = counter + 1
+  local email = string.format("flood-%d-%d@example.com", math.random(1, 1000000000), counter)
+  return wrk.format(nil, nil, nil, '{"email": "' .. email .. '", "password": "not the password"}')
+end
+response = function(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+end
+done = function(summary, latency, requests)
+  local totals = {}
+  for _, thread in ipairs(threads) do
+    local counts = thread:get("statuses")
+    for status, n in pairs(counts) do
+      totals[tostring(status)] = (totals[tostring(status)] or 0) + n
+    end
+  end
+  local parts = {}
+  for status, n in pairs(totals) do
+    table.insert(parts, string.format('"%s": %d', status, n))
+  end
+  io.write(string.format('RESULT {"requests": %d, "duration_us": %d, "statuses": {%s}}\\n',
+    summary.requests, summary.duration, table.concat(parts, ", ")))
+end
+"""
+
+
+@dataclass
+class FloodRun:
+    """One condition: the other user's reads alone and during the flood, and what the flood got."""
+
+    name: str
+    quiet: Run
+    flooded: Run
+    flood_rps: float
+    flood_statuses: dict[str, int]
+
+
+def _flood(url: str, seconds: int) -> subprocess.Popen[str]:
+    """Start wrk flooding POST /api/auth/login with random emails from FLOOD_CONNECTIONS connections."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(FLOOD_SCRIPT)
+    argv = ["wrk", "-t", "2", "-c", str(FLOOD_CONNECTIONS), "-d", f"{seconds}s", "--timeout", "30s"]
+    argv += ["-s", handle.name, url + "/api/auth/login"]
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _flood_result(proc: subprocess.Popen[str]) -> tuple[float, dict[str, int]]:
+    output, _ = proc.communicate(timeout=120)
+    result = json.loads(output.split("RESULT ", 1)[1].splitlines()[0])
+    return result["requests"] / (result["duration_us"] / 1e6), result["statuses"]
+
+
+def hey_csv(url: str, token: str, seconds: int, rate: int) -> Run:
+    """GET url at about rate req/s (rate workers, 1 req/s each) with every latency kept: percentiles of all of
+    them, however few (hey's own summary omits the high percentiles of a short, slow run)."""
+    argv = ["hey", "-z", f"{seconds}s", "-c", str(rate), "-q", "1", "-t", "60", "-o", "csv"]
+    argv += ["-H", f"Authorization: Bearer {token}", url]
+    output = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    rows = [line.split(",") for line in output.splitlines()[1:] if line.strip()]
+    latencies = sorted(float(row[0]) * 1000 for row in rows)
+    errors = sum(1 for row in rows if not row[6].startswith("2"))
+
+    def pct(p: float) -> float:
+        return latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] if latencies else float("nan")
+
+    return Run(rps=len(rows) / seconds, p50=pct(50), p95=pct(95), p99=pct(99), errors=errors)
+
+
+def flood_condition(name: str, settings: dict[str, str], url: str, workers: int, threads: int) -> FloodRun:
+    """A fresh server with settings: the reader's p95 alone, then during a login flood, in the same run."""
+    from todoflow.core.settings import DEV_DIR
+
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": url, "JWT_SECRET_KEY": secrets.token_urlsafe(32), **settings}
+    (DEV_DIR / "bench").mkdir(parents=True, exist_ok=True)
+    with psycopg.connect(url, autocommit=True) as conn:
+        # Each condition starts clean: the last flood's failures would block this one's reader at once.
+        conn.execute("TRUNCATE login_failures")
+    with gunicorn(server_argv("api", port, workers, threads), env, port, DEV_DIR / "bench" / "flood.log") as base:
+        reader, token = user_with_token(base, f"reader-{uuid.uuid4().hex[:8]}@bench.example")
+        seed_tasks(url, reader, TASKS)
+        list_url = base + "/api/tasks?limit=20"
+        wrk(list_url, "GET", token, None, WARMUP_SECONDS)
+        quiet = hey_csv(list_url, token, SECONDS, FLOOD_READ_RATE)
+        flood = _flood(base, SECONDS + 4)
+        time.sleep(2)  # the flood reaches full strength before the reads are measured
+        flooded = hey_csv(list_url, token, SECONDS, FLOOD_READ_RATE)
+        flood_rps, statuses = _flood_result(flood)
+    return FloodRun(name, quiet, flooded, flood_rps, statuses)
+
+
+def run_login_flood() -> str:
+    """Measure other users' GET /api/tasks p95 during a login flood under each condition; Markdown section."""
+    from todoflow.api.serve import default_workers
+
+    ensure_tools()
+    load_before = load_average()
+    url = prepare_database()
+    workers, threads = default_workers(), int(os.environ.get("API_THREADS", "2"))
+    runs = [flood_condition(name, settings, url, workers, threads) for name, settings in FLOOD_CONDITIONS]
+    lines = [
+        "## REST API under a login flood",
+        "",
+        f"Issue 11's attack: wrk, 2 threads, {FLOOD_CONNECTIONS} connections sending `POST /api/auth/login` with a "
+        "new random email and a wrong password each time (no token needed; each attempt that reaches argon2 costs "
+        f"m = 19 MiB, t = 2). Meanwhile another user reads `GET /api/tasks?limit=20` (1,000 tasks) at a fixed "
+        f"{FLOOD_READ_RATE} req/s with hey ({FLOOD_READ_RATE} workers at 1 req/s each, so a slow answer delays "
+        f"only its own worker) for {SECONDS} s. In the same run, on the same server, the same reads "
+        f"alone first: the floor. gunicorn `todoflow serve-api`, {workers} workers x {threads} threads, one fresh "
+        "server per condition; load generators, server and PostgreSQL share the machine's cores (1-minute load "
+        f"average {load_before} before).",
+        "",
+        "| condition | reads alone p50 / p95 ms | during flood p50 / p95 ms | p95 flood/alone | reads done alone / "
+        "flooded | read errors | flood req/s | flood answers |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in runs:
+        answers = ", ".join(f"{n:,} x {status}" for status, n in sorted(r.flood_statuses.items()))
+        lines.append(
+            f"| {r.name} | {_ms(r.quiet.p50)} / {_ms(r.quiet.p95)} | {_ms(r.flooded.p50)} / {_ms(r.flooded.p95)} | "
+            f"{r.flooded.p95 / r.quiet.p95:.1f} | {r.quiet.rps * SECONDS:,.0f} / {r.flooded.rps * SECONDS:,.0f} | "
+            f"{r.flooded.errors} | {r.flood_rps:,.0f} | {answers} |"
+        )
+    lines += [
+        "",
+        "401 is a login that ran argon2 (against the decoy hash); 429 is one refused before hashing: "
+        "`login_busy` (the per-process hashing cap) or `too_many_login_failures` (the per-address limit).",
+    ]
     return "\n".join(lines)
 
 

@@ -7,14 +7,14 @@ from typing import Any
 
 from apiflask import APIBlueprint
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask_jwt_extended import get_jwt, jwt_required
+from flask_jwt_extended import jwt_required
 from sqlalchemy import text
 
-from todoflow.api import errors, login_limit, tokens
+from todoflow.api import errors, login_limit, password_work, tokens, write_limit
 from todoflow.api.dump import output
 from todoflow.api.extensions import db, passwords
 from todoflow.api.openapi import operation
-from todoflow.api.schemas.auth import AccessTokenOut, LoginIn, RegisterIn, TokensOut, UserOut, UserUpdateIn
+from todoflow.api.schemas.auth import LoginIn, RegisterIn, TokensOut, UserOut, UserUpdateIn
 
 bp = APIBlueprint("auth", __name__, url_prefix="/api/auth", tag="Auth")
 
@@ -38,11 +38,18 @@ def _decoy_hash() -> str:
 
 
 @bp.post("/register")
-@operation(bp, "Create an account", auth=False, body=True, errors={409: "The email is already registered"})
+@operation(
+    bp,
+    "Create an account",
+    auth=False,
+    body=True,
+    errors={409: "The email is already registered", 429: "Too many logins at once in this process (login_busy)"},
+)
 @bp.input(RegisterIn, arg_name="data")
 @output(bp, UserOut, status_code=201)
 def register(data: dict[str, Any]) -> Any:
-    password_hash = passwords.hash(data["password"])
+    with password_work.slot():
+        password_hash = passwords.hash(data["password"])
     session = db.session
     row = (
         session.execute(INSERT_USER, {"email": data["email"], "hash": password_hash, "timezone": data["timezone"]})
@@ -61,22 +68,30 @@ def register(data: dict[str, Any]) -> Any:
     "Log in: get an access token and a refresh token",
     auth=False,
     body=True,
-    errors={401: "Wrong email or password", 429: "Too many failed logins for this email (see Retry-After)"},
+    errors={
+        401: "Wrong email or password",
+        429: "Too many failed logins for this email and address, email or address, or too many logins at once "
+        "(see Retry-After)",
+    },
 )
 @bp.input(LoginIn, arg_name="data")
 @output(bp, TokensOut)
 def login(data: dict[str, Any]) -> Any:
     session = db.session
     email = data["email"]
-    login_limit.check(session, email)
-    user = session.execute(BY_EMAIL, {"email": email}).first()
-    if not _password_matches(user.password_hash if user else _decoy_hash(), data["password"]) or user is None:
+    # Cheapest refusals first: neither of these two touches the database.
+    login_limit.check_address_cached()
+    with password_work.slot():
+        login_limit.check(session, email)
+        user = session.execute(BY_EMAIL, {"email": email}).first()
+        matches = _password_matches(user.password_hash if user else _decoy_hash(), data["password"])
+        if matches and user is not None and passwords.check_needs_rehash(user.password_hash):
+            session.execute(REHASH, {"id": user.id, "hash": passwords.hash(data["password"])})
+    if not matches or user is None:
         login_limit.record_failure(session, email)
         session.commit()
         raise errors.api_error(401, "invalid_credentials", "wrong email or password")
     login_limit.forget(session, email)
-    if passwords.check_needs_rehash(user.password_hash):
-        session.execute(REHASH, {"id": user.id, "hash": passwords.hash(data["password"])})
     session.commit()
     return tokens.login_tokens(user.id)
 
@@ -89,12 +104,20 @@ def _password_matches(password_hash: str, password: str) -> bool:
 
 
 @bp.post("/refresh")
-@operation(bp, "Get a new access token with the refresh token", description="Send the refresh token as the bearer.")
+@operation(
+    bp,
+    "Rotate the refresh token: get a new access token and a new refresh token",
+    description="Send the refresh token as the bearer. Each refresh token works once: presenting one that was "
+    "already used (a stolen copy, or a retry) revokes the whole login session (401 token_reused).",
+)
 @jwt_required(refresh=True)
-@output(bp, AccessTokenOut)
+@output(bp, TokensOut)
 def refresh() -> Any:
-    claims = get_jwt()
-    return tokens.access_token(tokens.current_user_id(), claims.get("sid") or claims["jti"])
+    issued = tokens.rotate_refresh_token()
+    db.session.commit()
+    if issued is None:
+        raise errors.api_error(401, "token_reused", "the refresh token was already used: the login session is revoked")
+    return issued
 
 
 @bp.post("/logout")
@@ -122,6 +145,7 @@ def me() -> Any:
 @bp.patch("/me")
 @operation(bp, "Change the current user's time zone", body=True)
 @jwt_required()
+@write_limit.limited
 @bp.input(UserUpdateIn, arg_name="data")
 @output(bp, UserOut)
 def update_me(data: dict[str, Any]) -> Any:

@@ -10,7 +10,7 @@ from flask_jwt_extended import jwt_required
 from marshmallow import RAISE
 from sqlalchemy import Table, func, select, update
 
-from todoflow.api import errors
+from todoflow.api import errors, write_limit
 from todoflow.api.dump import output
 from todoflow.api.extensions import db
 from todoflow.api.openapi import operation
@@ -60,6 +60,7 @@ def list_notifications(query: dict[str, Any]) -> Any:
 @bp.post("/<uuid:nid>/read")
 @operation(bp, "Mark a notification read")
 @jwt_required()
+@write_limit.limited
 @output(bp, NotificationOut)
 def read_notification(nid: uuid.UUID) -> Any:
     stmt = (

@@ -9,7 +9,7 @@ from apiflask import APIBlueprint
 from flask_jwt_extended import jwt_required
 from marshmallow import RAISE
 
-from todoflow.api import errors, recurring_store
+from todoflow.api import errors, quotas, recurring_store, write_limit
 from todoflow.api.dump import output
 from todoflow.api.extensions import db
 from todoflow.api.openapi import operation
@@ -32,12 +32,21 @@ def _found(row: Any) -> Any:
 
 
 @bp.post("")
-@operation(bp, "Create a recurring task", body=True, description="The first occurrence is due on start_date.")
+@operation(
+    bp,
+    "Create a recurring task",
+    body=True,
+    description="The first occurrence is due on start_date.",
+    errors={409: "Over the active-series quota (quota_exceeded)", 429: "Over the write rate (see Retry-After)"},
+)
 @jwt_required()
+@write_limit.limited
 @bp.input(RecurringTaskIn, arg_name="data")
 @output(bp, RecurringTaskOut, status_code=201)
 def create_recurring_task(data: dict[str, Any]) -> Any:
-    row = recurring_store.create(db.session, current_user_id(), data)
+    owner = current_user_id()
+    quotas.ensure_room(db.session, owner, "active_series")
+    row = recurring_store.create(db.session, owner, data)
     db.session.commit()
     return row
 
@@ -68,6 +77,7 @@ def get_recurring_task(rid: uuid.UUID) -> Any:
     "ends the series (is_active becomes false).",
 )
 @jwt_required()
+@write_limit.limited
 @bp.input(RecurringTaskUpdate, arg_name="data")
 @output(bp, RecurringTaskOut)
 def update_recurring_task(rid: uuid.UUID, data: dict[str, Any]) -> Any:
@@ -79,6 +89,7 @@ def update_recurring_task(rid: uuid.UUID, data: dict[str, Any]) -> Any:
 @bp.delete("/<uuid:rid>")
 @operation(bp, "Delete a recurring task", description="Tasks it generated stay, unlinked from the series.")
 @jwt_required()
+@write_limit.limited
 @bp.output({}, status_code=204)
 def delete_recurring_task(rid: uuid.UUID) -> Any:
     if not recurring_store.remove(db.session, current_user_id(), rid):
@@ -90,6 +101,7 @@ def delete_recurring_task(rid: uuid.UUID) -> Any:
 @bp.post("/<uuid:rid>/pause")
 @operation(bp, "Pause a recurring task (no new occurrences)")
 @jwt_required()
+@write_limit.limited
 @output(bp, RecurringTaskOut)
 def pause_recurring_task(rid: uuid.UUID) -> Any:
     row = _found(recurring_store.pause(db.session, current_user_id(), rid))
@@ -103,11 +115,16 @@ def pause_recurring_task(rid: uuid.UUID) -> Any:
     "Resume a paused recurring task",
     description="next_due_at moves to the first occurrence on or after today in your time zone; "
     "occurrences missed while paused are not created.",
-    errors={409: "The series has ended: no occurrence is left before end_date"},
+    errors={409: "The series has ended (series_ended), or over the active-series quota (quota_exceeded)"},
 )
 @jwt_required()
+@write_limit.limited
 @output(bp, RecurringTaskOut)
 def resume_recurring_task(rid: uuid.UUID) -> Any:
-    row = _found(recurring_store.resume(db.session, current_user_id(), rid))
+    owner = current_user_id()
+    series = recurring_store.get(db.session, owner, rid)
+    if series is not None and not series["is_active"]:
+        quotas.ensure_room(db.session, owner, "active_series")
+    row = _found(recurring_store.resume(db.session, owner, rid))
     db.session.commit()
     return row
