@@ -39,7 +39,7 @@ def start(port: int) -> None:
     env = dict(os.environ)
     env.setdefault("JWT_SECRET_KEY", jwt_secret())
     argv = [sys.executable, "-m", "todoflow.cli", "serve-api", "--bind", f"127.0.0.1:{port}", "--access-log"]
-    procs.start(NAME, argv, env, LOG_FILE)
+    procs.start(NAME, argv, env, LOG_FILE, supervise=True)
     procs.wait_for(lambda: _ready(port), "REST API", 60, LOG_FILE)
 
 
