@@ -88,22 +88,16 @@ def _listening(root: psutil.Process) -> set[tuple[str, int]]:
 
 @pytest.mark.airflow
 @pytest.mark.parametrize("component", ["scheduler", "triggerer"])
-def test_airflow_components_listen_on_loopback_only(airflow_metadata: str, tmp_path, component: str) -> None:
-    """The stack's scheduler and triggerer, as started by `make up`, open no port beyond 127.0.0.1.
-
-    Airflow would start a log server on every interface ([::] and 0.0.0.0) for each of them.
-    """
-    health_port = _free_port()
+def test_airflow_log_servers_listen_on_loopback_only(airflow_metadata: str, tmp_path, component: str) -> None:
+    """The stack's scheduler and triggerer, as started by `make up`, serve their logs on 127.0.0.1 and open
+    no port beyond it (Airflow alone binds the log servers to [::] and 0.0.0.0)."""
+    log_port = _free_port()
     env = {
         **os.environ,
         # Nothing gets scheduled in the shared test metadata database; one worker at most.
         "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
         "AIRFLOW__CORE__PARALLELISM": "1",
-        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_free_port()),
-        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(_free_port()),
-        # A server that does listen (loopback, the stack's setting): proof that the watch below sees listeners.
-        "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
-        "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": str(health_port),
+        f"AIRFLOW__LOGGING__{'WORKER' if component == 'scheduler' else 'TRIGGER'}_LOG_SERVER_PORT": str(log_port),
     }
     log = tmp_path / f"{component}.log"
     with open(log, "wb") as out:
@@ -117,19 +111,18 @@ def test_airflow_components_listen_on_loopback_only(airflow_metadata: str, tmp_p
     try:
         root = psutil.Process(proc.pid)
         seen: set[tuple[str, int]] = set()
-        started_at = None
-        # Servers start before the component's loop ("Starting the ..."); keep watching a while after it.
+        up_at = None
+        # Watch the process tree until the component runs and its log server answers, then a while longer.
         deadline = time.monotonic() + 240
-        while time.monotonic() < deadline and (started_at is None or time.monotonic() < started_at + 10):
+        while time.monotonic() < deadline and (up_at is None or time.monotonic() < up_at + 5):
             assert proc.poll() is None, log.read_text(errors="replace")[-5000:]
             seen |= _listening(root)
-            if started_at is None and f"Starting the {component}" in log.read_text(errors="replace"):
-                started_at = time.monotonic()
+            running = f"Starting the {component}" in log.read_text(errors="replace")
+            if up_at is None and running and ("127.0.0.1", log_port) in seen:
+                up_at = time.monotonic()
             time.sleep(0.5)
-        assert started_at is not None, log.read_text(errors="replace")[-5000:]
-        if component == "scheduler":
-            assert ("127.0.0.1", health_port) in seen
-        assert {ip for ip, _ in seen} <= {"127.0.0.1"}, seen
+        assert up_at is not None, f"{seen}\n{log.read_text(errors='replace')[-5000:]}"
+        assert {ip for ip, _ in seen} == {"127.0.0.1"}, seen
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -137,3 +130,16 @@ def test_airflow_components_listen_on_loopback_only(airflow_metadata: str, tmp_p
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+def test_task_logs_are_fetched_from_loopback(airflow_metadata: str) -> None:
+    """Task instances record 127.0.0.1 as their host: the api-server fetches running tasks' logs there."""
+    proc = subprocess.run(
+        [sys.executable, "-c", "from airflow.utils.net import get_hostname; print(get_hostname())"],
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert proc.stdout.strip().splitlines()[-1] == "127.0.0.1"

@@ -69,6 +69,9 @@ def airflow_env(metadata_db: str = METADATA_DB, base: dict[str, str] | None = No
             "AIRFLOW__API__WORKERS": "1",
             "AIRFLOW__API_AUTH__JWT_SECRET": values["jwt_secret"],
             "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(AIRFLOW_HOME / "logs"),
+            # Task instances record this host, where the api-server fetches running tasks' logs from: the log
+            # servers listen on loopback only (airflow_loopback), whatever the machine's name resolves to.
+            "AIRFLOW__CORE__HOSTNAME_CALLABLE": "todoflow_dev.devstack.airflow_loopback.hostname",
             # Airflow's health-check server would listen on 0.0.0.0 if it were switched on.
             "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_HOST": "127.0.0.1",
             "AIRFLOW__METRICS__STATSD_ON": "True",
@@ -124,13 +127,12 @@ def cli(args: list[str]) -> int:
 def component_argv(component: str) -> list[str]:
     """The command of one Airflow component in the local stack.
 
-    Scheduler and triggerer skip their log servers: Airflow binds them to every interface (no setting moves
-    them to loopback), and on one machine the api-server reads task and trigger logs from the shared folder.
+    Scheduler and triggerer run through airflow_loopback, which binds their log servers to 127.0.0.1 (Airflow
+    itself binds them to every interface).
     """
-    argv = [_airflow_bin(), component]
     if component in ("scheduler", "triggerer"):
-        argv.append("--skip-serve-logs")
-    return argv
+        return [sys.executable, "-m", "todoflow_dev.devstack.airflow_loopback", component]
+    return [_airflow_bin(), component]
 
 
 def admin_password() -> str:
