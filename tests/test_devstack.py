@@ -158,3 +158,17 @@ def test_the_stack_runs_its_long_running_processes_supervised(monkeypatch) -> No
     relay.start()
     airflow.start()
     assert calls == {"api": True, "relay": True, **{f"airflow-{c}": True for c in airflow.COMPONENTS}}
+
+
+def test_stop_reaches_the_child_of_a_supervisor_that_died_alone(tmp_path, run_dir) -> None:
+    run_dir.append("orphaned")
+    sleeper = [sys.executable, "-c", "import time; time.sleep(600)"]
+    supervisor = procs.start("orphaned", sleeper, os.environ, tmp_path / "orphaned.log", supervise=True)
+    child = _wait_for(lambda: _state("orphaned").get("pid"), "the child")
+    os.kill(supervisor, signal.SIGKILL)
+    # Reaped at once, as init reaps it once `make up` has exited: its pid is gone, its group is not.
+    os.waitpid(supervisor, 0)
+    assert _alive(child)
+    assert procs.stop("orphaned", timeout=10) is True
+    assert not _alive(child)
+    assert procs.stop("orphaned") is False

@@ -34,11 +34,17 @@ def state_file(name: str) -> Path:
     return RUN_DIR / f"{name}.state.json"
 
 
+def _recorded_pid(name: str) -> int | None:
+    try:
+        return int(pid_file(name).read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
 def read_pid(name: str) -> int | None:
     """The pid of a service we started, if it is still alive."""
-    try:
-        pid = int(pid_file(name).read_text().strip())
-    except (FileNotFoundError, ValueError):
+    pid = _recorded_pid(name)
+    if pid is None:
         return None
     try:
         os.kill(pid, 0)
@@ -92,9 +98,13 @@ def start(
 
 
 def stop(name: str, timeout: float = 30.0) -> bool:
-    """Stop a service and every process in its group; True if something was running."""
-    pid = read_pid(name)
-    if pid is None:
+    """Stop a service and every process in its group; True if something was running.
+
+    The group is signalled even when its leader is gone (a supervisor killed on its own leaves its child in
+    the group), so nothing we started survives `make down`.
+    """
+    pid = _recorded_pid(name)
+    if pid is None or not _group_alive(pid):
         pid_file(name).unlink(missing_ok=True)
         state_file(name).unlink(missing_ok=True)
         return False
