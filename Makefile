@@ -16,7 +16,7 @@ ACTIONLINT := $(TOOLS)/actionlint-$(ACTIONLINT_VERSION)/actionlint
 
 .DEFAULT_GOAL := help
 
-.PHONY: help setup up down status test lint typecheck bench migrate lock clean
+.PHONY: help setup up down status test lint typecheck bench migrate lock clean airflow
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -37,8 +37,11 @@ up: $(STAMP) ## start PostgreSQL, Kafka, Airflow and the API on 127.0.0.1; print
 down: $(STAMP) ## stop every local service started by `make up` or the tests
 	$(PY) -m todoflow_dev.devstack down
 
-status: $(STAMP) ## show which local services are running
+status: $(STAMP) ## every process of the local stack: state, pid, supervisor, restarts
 	$(PY) -m todoflow_dev.devstack status
+
+airflow: $(STAMP) ## the Airflow CLI against the local stack, e.g. make airflow ARGS="dags list"
+	$(PY) -m todoflow_dev.devstack airflow $(ARGS)
 
 lint: $(STAMP) $(ACTIONLINT) ## ruff over the whole repo, actionlint over .github/workflows
 	$(VENV)/bin/ruff check .
@@ -56,8 +59,10 @@ bench: $(STAMP) ## run the benchmarks and rewrite docs/benchmarks.md
 migrate: $(STAMP) ## apply Alembic migrations to DATABASE_URL (default: the local cluster)
 	$(PY) -m todoflow.cli migrate
 
-lock: $(STAMP) ## re-resolve requirements.lock from pyproject.toml
-	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+lock: $(STAMP) ## re-resolve requirements.lock (everything) and images/app/requirements.lock (the app image's part)
+	$(VENV)/bin/uv pip compile pyproject.toml --extra airflow --extra dev --python-version 3.11 -o requirements.lock
+	$(VENV)/bin/uv pip compile pyproject.toml --constraint requirements.lock --python-version 3.11 \
+		-o images/app/requirements.lock
 
 clean: down ## stop everything and delete .dev (local data) and .venv
 	rm -rf .dev $(VENV)

@@ -70,6 +70,11 @@ def airflow_env(metadata_db: str = METADATA_DB, base: dict[str, str] | None = No
             "AIRFLOW__API__WORKERS": "1",
             "AIRFLOW__API_AUTH__JWT_SECRET": values["jwt_secret"],
             "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(AIRFLOW_HOME / "logs"),
+            # Task instances record this host, where the api-server fetches running tasks' logs from: the log
+            # servers listen on loopback only (airflow_loopback), whatever the machine's name resolves to.
+            "AIRFLOW__CORE__HOSTNAME_CALLABLE": "todoflow_dev.devstack.airflow_loopback.hostname",
+            # Airflow's health-check server would listen on 0.0.0.0 if it were switched on.
+            "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_HOST": "127.0.0.1",
             "AIRFLOW__METRICS__STATSD_ON": "True",
             "AIRFLOW__METRICS__STATSD_HOST": "127.0.0.1",
             "AIRFLOW__METRICS__STATSD_PORT": "8125",
@@ -78,6 +83,57 @@ def airflow_env(metadata_db: str = METADATA_DB, base: dict[str, str] | None = No
         }
     )
     return env
+
+
+def config_text(env: dict[str, str]) -> str:
+    """airflow.cfg holding every AIRFLOW__SECTION__KEY of env, so the plain CLI sees what the stack runs with."""
+    sections: dict[str, dict[str, str]] = {}
+    for name, value in sorted(env.items()):
+        if name.startswith("AIRFLOW__") and name.count("__") >= 2:
+            section, key = name.removeprefix("AIRFLOW__").split("__", 1)
+            # configparser interpolates %: escape it.
+            sections.setdefault(section.lower(), {})[key.lower()] = value.replace("%", "%%")
+    lines = ["# written by todoflow_dev.devstack from airflow_env(); rewritten by `make up` and `make airflow`"]
+    for section, values in sections.items():
+        lines += ["", f"[{section}]", *(f"{key} = {value}" for key, value in values.items())]
+    return "\n".join(lines) + "\n"
+
+
+def write_config(env: dict[str, str], home: Path | None = None) -> Path:
+    """Write airflow.cfg into home (default: env's AIRFLOW_HOME), readable by us only: it holds the stack's keys.
+
+    With it, `airflow ...` pointed at the stack's AIRFLOW_HOME uses the stack's PostgreSQL even without our
+    environment, instead of writing a default configuration that creates a SQLite database.
+    """
+    target_home = Path(home or env["AIRFLOW_HOME"])
+    target_home.mkdir(parents=True, exist_ok=True)
+    path = target_home / "airflow.cfg"
+    tmp = path.with_suffix(".tmp")
+    tmp.touch(mode=0o600)
+    tmp.chmod(0o600)
+    tmp.write_text(config_text(env))
+    os.replace(tmp, path)
+    return path
+
+
+def cli(args: list[str]) -> int:
+    """`make airflow ARGS="..."`: the Airflow CLI with the local stack's environment (replaces this process)."""
+    env = airflow_env()
+    write_config(env)
+    binary = _airflow_bin()
+    os.execve(binary, [binary, *args], env)  # noqa: S606 - the point is to become the airflow CLI
+    return 0  # not reached
+
+
+def component_argv(component: str) -> list[str]:
+    """The command of one Airflow component in the local stack.
+
+    Scheduler and triggerer run through airflow_loopback, which binds their log servers to 127.0.0.1 (Airflow
+    itself binds them to every interface).
+    """
+    if component in ("scheduler", "triggerer"):
+        return [sys.executable, "-m", "todoflow_dev.devstack.airflow_loopback", component]
+    return [_airflow_bin(), component]
 
 
 def admin_password() -> str:
@@ -127,6 +183,7 @@ def start() -> None:
     """Migrate the metadata database and start every Airflow component in the background."""
     env = airflow_env()
     AIRFLOW_HOME.mkdir(parents=True, exist_ok=True)
+    write_config(env)
     PASSWORDS_FILE.write_text(json.dumps({ADMIN_USER: admin_password()}))
     PASSWORDS_FILE.chmod(0o600)
     migrate(env)
@@ -135,9 +192,10 @@ def start() -> None:
         if procs.read_pid(f"airflow-{component}") is None:
             procs.start(
                 f"airflow-{component}",
-                [_airflow_bin(), component],
+                component_argv(component),
                 env,
                 AIRFLOW_HOME / "logs" / f"{component}.log",
+                supervise=True,
             )
     procs.wait_for(_healthy, "Airflow api-server", 180, AIRFLOW_HOME / "logs" / "api-server.log")
 

@@ -40,7 +40,7 @@ def start(port: int) -> None:
     env.setdefault("JWT_SECRET_KEY", jwt_secret())
     env.setdefault("WEBHOOK_ALLOW_PRIVATE_TARGETS", "true")  # local receivers on 127.0.0.1
     argv = [sys.executable, "-m", "todoflow.cli", "serve-api", "--bind", f"127.0.0.1:{port}", "--access-log"]
-    procs.start(NAME, argv, env, LOG_FILE)
+    procs.start(NAME, argv, env, LOG_FILE, supervise=True)
     procs.wait_for(lambda: _ready(port), "REST API", 60, LOG_FILE)
 
 

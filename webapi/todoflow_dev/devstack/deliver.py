@@ -35,7 +35,8 @@ def start() -> None:
         return
     HOME.mkdir(parents=True, exist_ok=True)
     offset = LOG_FILE.stat().st_size if LOG_FILE.exists() else 0
-    procs.start(NAME, [str(Path(sys.executable).with_name("todoflow")), "deliver"], environment(), LOG_FILE)
+    argv = [str(Path(sys.executable).with_name("todoflow")), "deliver"]
+    procs.start(NAME, argv, environment(), LOG_FILE, supervise=True)
 
     def started() -> bool:
         if not is_running():

@@ -59,7 +59,7 @@ def start() -> None:
     if is_running():
         return
     argv = [sys.executable, "-m", "todoflow_dev.devstack.mail", "--dir", str(MAIL_HOME), "--port", str(SMTP_PORT)]
-    procs.start(NAME, argv, dict(os.environ), LOG_FILE)
+    procs.start(NAME, argv, dict(os.environ), LOG_FILE, supervise=True)
     procs.wait_for(lambda: procs.port_open(SMTP_PORT), "SMTP server", 30, LOG_FILE)
 
 

@@ -148,6 +148,14 @@ def recreate_database(name: str) -> str:
     return admin_url(name)
 
 
+def postmaster_pid() -> int | None:
+    """The pid of our cluster's postmaster (first line of postmaster.pid), if it has one."""
+    try:
+        return int((DATA_DIR / "postmaster.pid").read_text().split()[0])
+    except (FileNotFoundError, ValueError, IndexError):
+        return None
+
+
 def stop() -> bool:
     """Stop the cluster if it is ours and running."""
     if not (DATA_DIR / "postmaster.pid").exists():

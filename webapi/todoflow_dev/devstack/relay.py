@@ -27,7 +27,7 @@ def start() -> None:
     RELAY_HOME.mkdir(parents=True, exist_ok=True)
     offset = LOG_FILE.stat().st_size if LOG_FILE.exists() else 0
     argv = [str(Path(sys.executable).with_name("todoflow")), "relay"]
-    procs.start(NAME, argv, dict(os.environ), LOG_FILE)
+    procs.start(NAME, argv, dict(os.environ), LOG_FILE, supervise=True)
 
     def started() -> bool:
         if not is_running():
