@@ -32,7 +32,13 @@ def _found(row: Any) -> Any:
 
 
 @bp.post("")
-@operation(bp, "Create a recurring task", body=True, description="The first occurrence is due on start_date.")
+@operation(
+    bp,
+    "Create a recurring task",
+    body=True,
+    description="The first occurrence is due on start_date, or, for a start_date in the past, on the first occurrence "
+    "on or after today in your time zone: no occurrence before the day of creation is ever created.",
+)
 @jwt_required()
 @bp.input(RecurringTaskIn, arg_name="data")
 @output(bp, RecurringTaskOut, status_code=201)
