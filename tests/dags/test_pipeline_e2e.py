@@ -194,7 +194,7 @@ def test_recurring_task_to_history_and_notifications(
         again = api.get(f"/api/tasks?recurring_task_id={rid}", headers=headers).get_json()
         assert again["total"] == 3
 
-        # event_log writes them into each task's history.
+        # event_log writes them into each task's history, with the reminder the expansion's sweep sent.
         run = run_dag("event_log", as_of, **env)
         assert run["state"] == "success"
         assert _states(run) == {("pending_events", -1): "success", ("write_event_log", -1): "success"}
@@ -202,7 +202,7 @@ def test_recurring_task_to_history_and_notifications(
             history = api.get(f"/api/tasks/{task['id']}/events", headers=headers)
             assert history.status_code == 200, history.get_json()
             types = sorted(e["event_type"] for e in history.get_json()["items"])
-            assert types == [RECURRING_TASK_DUE, TASK_CREATED], task
+            assert types == [RECURRING_TASK_DUE, TASK_CREATED, TASK_DUE_SOON], task
 
         # The overdue and due-today instances were notified by the expansion's own sweep, once: the
         # due_date_sweep run after it finds nothing left.
