@@ -20,12 +20,19 @@ rerun; already notified tasks are skipped.
 - Rerun an interval: select the run in the grid, *Clear* ▸ *Clear the whole run*, or
   `airflow tasks clear due_date_sweep -s <tick> -e <tick> -y`.
 - Backfill a range: *Trigger* ▸ *Backfill* with a date range, or `airflow backfill create --dag-id
-  due_date_sweep --from-date <from> --to-date <to> --reprocess-behavior completed`: one run per tick.
+  due_date_sweep --from-date <from> --to-date <to> --reprocess-behavior completed --max-active-runs 1`:
+  one run per tick, one at a time.
 - As of a chosen instant: *Trigger* with a logical date, or
   `airflow dags trigger due_date_sweep --logical-date 2025-03-01T10:15:00+00:00`.
 
 **Catchup is off** on purpose: the window looks forward from the as-of instant and overdue tasks are
-included, so one run as of now covers every missed interval. `max_active_runs` is 1.
+included, so one run as of now covers every missed interval. `max_active_runs` is 1 for scheduled and
+manual runs; a backfill has its own limit (*Max active runs* in the Backfill form, `--max-active-runs`
+on the CLI, Airflow's default 10), so pass 1 as below for one run at a time. Overlapping sweeps are safe
+anyway: they share the work and each task is notified once.
+
+**Right after every expansion** `recurrence_expansion` runs the same job as its own `sweep_due` task, so
+instances it creates due within the window get their reminders at once, not at the next tick.
 
 **Params** (trigger form): `window`, how far ahead to look, e.g. `24h`, `90m`, `2d`
 (default `TODOFLOW_SWEEP_WINDOW`, 24h).
@@ -59,8 +66,8 @@ with DAG(
         "window": Param(
             settings.sweep_window,
             type="string",
-            pattern=r"^[0-9]+(\.[0-9]+)?[smhdw]?$",
-            description="How far ahead of the as-of instant to look, e.g. 24h, 90m, 2d",
+            pattern=jobs.SWEEP_WINDOW_PATTERN,
+            description=jobs.SWEEP_WINDOW_DESCRIPTION,
         )
     },
 ):

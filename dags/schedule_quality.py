@@ -4,8 +4,9 @@
 Runs the Great Expectations suite that keeps the schedules consistent
 (`todoflow check-schedules --as-of T --since S`): next due dates within their series' bounds, no series
 behind its expansion, every generated task on its series' pattern and unique per due date, rules within
-their domains, no missed due-date sweep, no stuck outbox, and generated tasks reconciled one-to-one with
-the logged `recurring-task-due` events.
+their domains, no missed due-date sweep, no stuck outbox, generated tasks reconciled one-to-one with
+the logged `recurring-task-due` events (same task and owner), and no row the jobs have to skip
+(`rows_processable_by_jobs`: an unknown time zone, an infinite date, a corrupt index; named with why).
 
 **When.** After every successful `recurrence_expansion` run (the asset `todoflow://schedules/expanded`)
 and once a day as a full check (`TODOFLOW_QUALITY_SCHEDULE`, default 05:30 UTC).

@@ -35,6 +35,8 @@ WEEKLY = {
     "start_date": "2025-01-06",
     "end_date": "2025-12-31",
 }
+# The same series starting in the future: created as is (the creation policy moves only past start dates).
+FUTURE_WEEKLY = {**WEEKLY, "start_date": "2030-01-07", "end_date": "2030-12-30"}
 
 
 def _create(client: Any, user: ApiUser, **overrides: Any) -> dict[str, Any]:
@@ -44,11 +46,11 @@ def _create(client: Any, user: ApiUser, **overrides: Any) -> dict[str, Any]:
 
 
 def test_create_matches_the_seed(client: Any, alice: ApiUser, pg: psycopg.Connection[Any]) -> None:
-    created = _create(client, alice)
+    created = _create(client, alice, **FUTURE_WEEKLY)
     assert set(created) == SEED_FIELDS
-    assert {k: created[k] for k in WEEKLY} == WEEKLY
+    assert {k: created[k] for k in FUTURE_WEEKLY} == FUTURE_WEEKLY
     assert created["user_id"] == alice.id
-    assert created["next_due_at"] == "2025-01-06" and created["is_active"] is True
+    assert created["next_due_at"] == "2030-01-07" and created["is_active"] is True
     assert created["last_created_at"] is None
     assert pg.execute("SELECT next_index FROM recurring_tasks").fetchone()[0] == 0
 
@@ -116,15 +118,15 @@ def test_get(client: Any, alice: ApiUser) -> None:
 
 
 def test_update_changes_only_the_allowed_fields(client: Any, alice: ApiUser) -> None:
-    created = _create(client, alice)
+    created = _create(client, alice, **FUTURE_WEEKLY)
     response = client.put(
         f"/api/recurring-tasks/{created['id']}",
-        json={"title": "Updated title", "end_date": "2025-06-30", "priority_id": None},
+        json={"title": "Updated title", "end_date": "2030-06-30", "priority_id": None},
         headers=alice.headers,
     )
     assert response.status_code == 200
     updated = response.get_json()
-    assert (updated["title"], updated["end_date"], updated["priority_id"]) == ("Updated title", "2025-06-30", None)
+    assert (updated["title"], updated["end_date"], updated["priority_id"]) == ("Updated title", "2030-06-30", None)
     assert updated["description"] == created["description"] and updated["is_active"] is True
     for rule_change in ({"recurrence_type": "daily"}, {"recurrence_interval": 2}, {"start_date": "2025-02-01"}):
         rejected = client.put(f"/api/recurring-tasks/{created['id']}", json=rule_change, headers=alice.headers)
@@ -219,6 +221,26 @@ def test_resume_never_moves_next_due_backwards(client: Any, alice: ApiUser, pg: 
 
 
 def test_resume_of_an_active_series_changes_nothing(client: Any, alice: ApiUser) -> None:
-    created = _create(client, alice)
+    created = _create(client, alice, **FUTURE_WEEKLY)
     resumed = client.post(f"/api/recurring-tasks/{created['id']}/resume", headers=alice.headers)
     assert resumed.status_code == 200 and resumed.get_json() == created
+
+
+def test_a_past_start_date_is_first_due_on_the_creation_day(
+    client: Any, make_user: Any, pg: psycopg.Connection[Any]
+) -> None:
+    """Creation policy: no occurrence before the day of creation in the owner's zone; start_date stays the anchor."""
+    for zone in ("Pacific/Kiritimati", "Pacific/Pago_Pago"):  # 25 hours apart: never both on UTC's date
+        user = make_user(timezone=zone)
+        today = datetime.now(ZoneInfo(zone)).date()
+        daily = _create(client, user, recurrence_type="daily", start_date="2000-01-01", end_date=None)
+        assert daily["next_due_at"] == str(today) and daily["is_active"] is True, zone
+        assert daily["start_date"] == "2000-01-01"
+        index = pg.execute("SELECT next_index FROM recurring_tasks WHERE id = %s", (daily["id"],)).fetchone()[0]
+        assert date(2000, 1, 1) + timedelta(days=index) == today
+        month_end = _create(client, user, recurrence_type="monthly", start_date="2000-01-31", end_date=None)
+        due = date.fromisoformat(month_end["next_due_at"])
+        assert due >= today and (due + timedelta(days=1)).day == 1, "the first month end on or after today"
+    # A series whose end date is already behind it has nothing left: created inactive.
+    ended = _create(client, make_user(), recurrence_type="daily", start_date="2020-01-01", end_date="2020-12-31")
+    assert ended["is_active"] is False and ended["next_due_at"] > ended["end_date"]

@@ -56,3 +56,48 @@ def test_backfill_range_is_the_as_of_instants(
     logical_dates = re.findall(r"^\|\s*(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\+00:00)\s*\|", out, flags=re.MULTILINE)
     # With the DAGs' cron trigger timetable, a run's logical date is its data interval's end: its as-of instant.
     assert logical_dates == expected
+
+
+def _documented_backfill(text: str, dag_id: str) -> list[str]:
+    """The `airflow backfill create` command documented for dag_id in text (a DAG's doc or the README)."""
+    match = re.search(rf"`(airflow backfill create --dag-id\s+{dag_id}\b[^`]*)`", text)
+    assert match, f"no backfill command for {dag_id} documented"
+    return match.group(1).split()[1:]
+
+
+def _with_range(argv: list[str], from_date: str, to_date: str) -> list[str]:
+    argv = list(argv)
+    argv[argv.index("--from-date") + 1] = from_date
+    argv[argv.index("--to-date") + 1] = to_date
+    return argv
+
+
+@pytest.mark.parametrize("dag_id", ["recurrence_expansion", "due_date_sweep"])
+def test_the_documented_backfill_runs_one_interval_at_a_time(serialized_dags: None, dag_id: str) -> None:
+    """A backfill is not bound by the DAG's max_active_runs (Airflow gives it its own, default 10): the
+    commands the DAG docs and the README give operators make it sequential."""
+    import ast
+
+    import psycopg
+
+    from tests.dags.conftest import AIRFLOW_TEST_DB
+    from todoflow_dev.devstack import postgres as local_pg
+
+    repo = Path(__file__).resolve().parents[2]
+    doc = ast.get_docstring(ast.parse((repo / "dags" / f"{dag_id}.py").read_text())) or ""
+    documented = _documented_backfill(doc, dag_id)
+    assert documented[documented.index("--max-active-runs") + 1] == "1"
+    readme = " ".join((repo / "README.md").read_text().split())
+    if dag_id == "recurrence_expansion":
+        assert _documented_backfill(readme, dag_id)[-2:] == ["--max-active-runs", "1"]
+
+    # Created for real in the test metadata database (no scheduler runs here: the runs stay queued).
+    _airflow(*_with_range(documented, "2025-02-01T00:00:00+00:00", "2025-02-01T00:30:00+00:00"))
+    with psycopg.connect(local_pg.admin_url(AIRFLOW_TEST_DB), autocommit=True) as conn:
+        backfill_id, max_active_runs = conn.execute(
+            "SELECT id, max_active_runs FROM backfill WHERE dag_id = %s AND completed_at IS NULL", (dag_id,)
+        ).fetchone()
+        # Undone, so that later backfills of this DAG are not refused as concurrent.
+        conn.execute("DELETE FROM dag_run WHERE backfill_id = %s", (backfill_id,))
+        conn.execute("DELETE FROM backfill WHERE id = %s", (backfill_id,))
+    assert max_active_runs == 1

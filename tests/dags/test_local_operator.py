@@ -71,3 +71,46 @@ def test_on_kill_stops_the_job() -> None:
     assert not thread.is_alive()
     assert time.monotonic() - started < 10
     assert errors and "exited with code -15" in str(errors[0])
+
+
+def test_a_failing_jobs_errors_reach_the_task_log_as_errors(
+    database_url: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    import re
+
+    from airflow.sdk.exceptions import AirflowException
+
+    missing_db = database_url.rsplit("/", 1)[0] + "/todoflow_no_such_database"
+    operator = LocalJobOperator(
+        task_id="sweep_due",
+        command=["todoflow"],
+        arguments=["sweep-due", "--as-of", "2026-03-01T10:00:00+00:00"],
+        env_vars={"DATABASE_URL": missing_db},
+    )
+    with pytest.raises(AirflowException, match="exited with code 1"):
+        operator.execute({})
+    logged = capfd.readouterr().out
+    # Airflow's task log (structlog) shows each line's level: the job's error and its traceback are errors.
+    assert re.search(r"\[error\s*\] \S+ \S+ ERROR todoflow\.jobs sweep failed", logged), logged
+    assert re.search(r"\[error\s*\] Traceback \(most recent call last\):", logged), logged
+    assert re.search(r"\[error\s*\] .*todoflow_no_such_database", logged), logged
+    assert re.search(r"\[info\s*\] \S+ \S+ INFO todoflow\.jobs\.sweep sweeping tasks due", logged), logged
+
+
+def test_warnings_of_a_job_that_succeeds_stay_warnings(database_url: str, capfd: pytest.CaptureFixture[str]) -> None:
+    import re
+
+    operator = LocalJobOperator(
+        task_id="job",
+        command=[sys.executable, "-c"],
+        arguments=[
+            "import logging; logging.basicConfig(format='%(asctime)s %(levelname)s %(name)s %(message)s', level=20);"
+            "log = logging.getLogger('todoflow.jobs'); log.info('working'); log.warning('skipped 2 task(s)');"
+            "print('a plain line after the warning')"
+        ],
+    )
+    operator.execute({})
+    logged = capfd.readouterr().out
+    assert re.search(r"\[info\s*\] \S+ \S+ INFO todoflow\.jobs working", logged), logged
+    assert re.search(r"\[warning\s*\] \S+ \S+ WARNING todoflow\.jobs skipped 2 task\(s\)", logged), logged
+    assert re.search(r"\[warning\s*\] a plain line after the warning", logged), logged

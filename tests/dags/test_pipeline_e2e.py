@@ -146,14 +146,23 @@ def test_recurring_task_to_history_and_notifications(
         )  # fmt: skip
         assert created.status_code == 201, created.get_json()
         rid = created.get_json()["id"]
+        # Created two days ago and never expanded since (an outage): the expansion catches up from the
+        # creation day (the creation policy never goes earlier than that day).
+        with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
+            conn.execute(
+                """UPDATE recurring_tasks SET created_at = created_at - interval '2 days', next_due_at = start_date,
+                       next_index = 0 WHERE id = %s""",
+                (rid,),
+            )
 
-        # recurrence_expansion: two shards, then the asset for the quality checks.
+        # recurrence_expansion: two shards, then the asset for the quality checks and the sweep.
         run = run_dag("recurrence_expansion", as_of, **env)
         assert run["state"] == "success"
         assert _states(run) == {
             ("expand_recurrences", 0): "success",
             ("expand_recurrences", 1): "success",
             ("mark_schedules_expanded", -1): "success",
+            ("sweep_due", -1): "success",
         }
         assert run["asset_events"] == [{"uri": "todoflow://schedules/expanded", "extra": {"as_of": as_of.isoformat()}}]
         listed = api.get(f"/api/tasks?recurring_task_id={rid}&sort_by=due_date&sort_order=asc", headers=headers)
@@ -161,6 +170,9 @@ def test_recurring_task_to_history_and_notifications(
         instances = listed.get_json()["items"]
         assert [t["due_date"] for t in instances] == expected_dates
         task_ids = {t["id"] for t in instances}
+        # Their reminders followed at once: the expansion's own sweep, before any due_date_sweep run.
+        at_once = api.get("/api/notifications", headers=headers).get_json()["items"]
+        assert sorted(n["task_id"] for n in at_once) == sorted(task_ids)
         # Task ids restart with every clean database: the owner tells this run's events from older ones.
         user_id = api.get("/api/auth/me", headers=headers).get_json()["id"]
 
@@ -182,7 +194,7 @@ def test_recurring_task_to_history_and_notifications(
         again = api.get(f"/api/tasks?recurring_task_id={rid}", headers=headers).get_json()
         assert again["total"] == 3
 
-        # event_log writes them into each task's history.
+        # event_log writes them into each task's history, with the reminder the expansion's sweep sent.
         run = run_dag("event_log", as_of, **env)
         assert run["state"] == "success"
         assert _states(run) == {("pending_events", -1): "success", ("write_event_log", -1): "success"}
@@ -190,9 +202,10 @@ def test_recurring_task_to_history_and_notifications(
             history = api.get(f"/api/tasks/{task['id']}/events", headers=headers)
             assert history.status_code == 200, history.get_json()
             types = sorted(e["event_type"] for e in history.get_json()["items"])
-            assert types == [RECURRING_TASK_DUE, TASK_CREATED], task
+            assert types == [RECURRING_TASK_DUE, TASK_CREATED, TASK_DUE_SOON], task
 
-        # due_date_sweep: the overdue and due-today instances are notified, once.
+        # The overdue and due-today instances were notified by the expansion's own sweep, once: the
+        # due_date_sweep run after it finds nothing left.
         run = run_dag("due_date_sweep", as_of, **env)
         assert run["state"] == "success"
         inbox = api.get("/api/notifications", headers=headers)
@@ -213,7 +226,7 @@ def test_recurring_task_to_history_and_notifications(
         later = as_of + timedelta(hours=2)
         run = run_dag("schedule_quality", later, **env)
         assert run["state"] == "success", run["log"][-3000:]
-        assert "11 passed, 0 failed" in run["log"]
+        assert "12 passed, 0 failed" in run["log"]
 
         # A history that no longer reconciles with the instances fails the run, naming the expectation.
         with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:

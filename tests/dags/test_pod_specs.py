@@ -24,6 +24,7 @@ TEN_ISO = "2026-03-01T10:00:00+00:00"
 
 JOB_TASKS = {
     ("recurrence_expansion", "expand_recurrences"): timedelta(minutes=30),
+    ("recurrence_expansion", "sweep_due"): timedelta(minutes=10),  # the reminders of what it just created
     ("due_date_sweep", "sweep_due"): timedelta(minutes=10),
     ("event_log", "write_event_log"): timedelta(minutes=10),
     ("schedule_quality", "check_schedules"): timedelta(minutes=20),
@@ -97,15 +98,15 @@ def _pod(operator: Any, context: dict[str, Any]) -> dict[str, Any]:
     return ApiClient().sanitize_for_serialization(operator.build_pod_request_obj(context))
 
 
-def _expected_arguments(dag_id: str, map_index: int, shards: int) -> list[str]:
-    if dag_id == "recurrence_expansion":
+def _expected_arguments(task_id: str, map_index: int, shards: int) -> list[str]:
+    if task_id == "expand_recurrences":
         return [
             "expand-recurrences", "--as-of", TEN_ISO, "--max-per-task", "100",
             "--shard", str(map_index), "--shards", str(shards),
         ]  # fmt: skip
-    if dag_id == "due_date_sweep":
+    if task_id == "sweep_due":
         return ["sweep-due", "--as-of", TEN_ISO, "--window", "24h"]
-    if dag_id == "schedule_quality":
+    if task_id == "check_schedules":
         return ["check-schedules", "--as-of", TEN_ISO, "--since", "all"]
     return ["write-event-log", "--max-messages", "500000", "--max-seconds", "60", "--group", "todoflow-event-log"]
 
@@ -123,9 +124,9 @@ def test_job_tasks_and_only_they_are_pod_operators_in_kubernetes_mode(kubernetes
 def test_pod_spec_of_each_job_task(kubernetes_mode: dict[str, str], dag_id: str, task_id: str) -> None:
     dag = _dag(dag_id)
     shards = int(kubernetes_mode["TODOFLOW_EXPANSION_SHARDS"])
-    map_indexes = list(range(shards)) if dag_id == "recurrence_expansion" else [-1]
-    if dag_id == "recurrence_expansion":
-        assert dag.get_task(task_id).is_mapped
+    mapped = task_id == "expand_recurrences"
+    map_indexes = list(range(shards)) if mapped else [-1]
+    assert getattr(dag.get_task(task_id), "is_mapped", False) is mapped
     timeout = JOB_TASKS[(dag_id, task_id)]
     for map_index in map_indexes:
         operator, context = _render(dag, task_id, map_index=map_index)
@@ -159,7 +160,7 @@ def test_pod_spec_of_each_job_task(kubernetes_mode: dict[str, str], dag_id: str,
         (container,) = spec["containers"]
         assert container["image"] == IMAGE
         assert container["command"] == ["todoflow"]
-        assert container["args"] == _expected_arguments(dag_id, map_index, shards)
+        assert container["args"] == _expected_arguments(task_id, map_index, shards)
         assert container["resources"] == RESOURCES.get(task_id, DEFAULT_RESOURCES)
         assert container["securityContext"]["readOnlyRootFilesystem"] is True
         env = {item["name"]: item for item in container["env"]}
@@ -202,6 +203,8 @@ def test_as_of_argument_follows_the_kind_of_run(
 def test_trigger_form_params_reach_the_pod(kubernetes_mode: dict[str, str]) -> None:
     sweep, context = _render(_dag("due_date_sweep"), "sweep_due", run_type="manual", conf={"window": "2h"})
     assert _pod(sweep, context)["spec"]["containers"][0]["args"][-2:] == ["--window", "2h"]
+    after, context = _render(_dag("recurrence_expansion"), "sweep_due", run_type="manual", conf={"window": "3d"})
+    assert _pod(after, context)["spec"]["containers"][0]["args"][-2:] == ["--window", "3d"]
     writer, context = _render(_dag("event_log"), "write_event_log", run_type="manual", conf={"max_seconds": 30})
     args = _pod(writer, context)["spec"]["containers"][0]["args"]
     assert args[args.index("--max-seconds") + 1] == "30"
@@ -210,15 +213,15 @@ def test_trigger_form_params_reach_the_pod(kubernetes_mode: dict[str, str]) -> N
 def test_local_mode_runs_the_same_argv_without_a_pod(kubernetes_mode: dict[str, str], monkeypatch) -> None:
     pods = {}
     for dag_id, task_id in JOB_TASKS:
-        operator, _ = _render(_dag(dag_id), task_id, map_index=0 if dag_id == "recurrence_expansion" else -1)
-        pods[dag_id] = [*operator.cmds, *operator.arguments]
+        operator, _ = _render(_dag(dag_id), task_id, map_index=0 if task_id == "expand_recurrences" else -1)
+        pods[(dag_id, task_id)] = [*operator.cmds, *operator.arguments]
     monkeypatch.setenv("TODOFLOW_JOB_MODE", "local")
     from todoflow.pipeline.local import LocalJobOperator
 
     for dag_id, task_id in JOB_TASKS:
-        operator, _ = _render(_dag(dag_id), task_id, map_index=0 if dag_id == "recurrence_expansion" else -1)
+        operator, _ = _render(_dag(dag_id), task_id, map_index=0 if task_id == "expand_recurrences" else -1)
         assert isinstance(operator, LocalJobOperator)
-        assert [*operator.command, *operator.arguments] == pods[dag_id]
+        assert [*operator.command, *operator.arguments] == pods[(dag_id, task_id)]
 
 
 def test_quality_check_after_an_expansion_reconciles_the_last_day(kubernetes_mode: dict[str, str]) -> None:

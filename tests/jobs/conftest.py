@@ -10,7 +10,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
 import psycopg
@@ -45,13 +45,16 @@ class Db:
         description: str = "",
         priority_id: int | None = None,
         active: bool = True,
+        created: datetime | None = None,
     ) -> uuid.UUID:
-        """A recurring task as the API creates it: next_due_at = first occurrence on or after start_date."""
+        """A recurring task created at `created` (default: the day before start_date, 00:00 UTC), first due on
+        start_date. Series created later than their start date: see test_creation_policy.py."""
+        created = created or datetime.combine(start - timedelta(days=1), time(0), tzinfo=UTC)
         return self.conn.execute(
             """INSERT INTO recurring_tasks (user_id, title, description, priority_id, recurrence_type,
-                   recurrence_interval, start_date, end_date, next_due_at, next_index, is_active)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 0, %s) RETURNING id""",
-            (user_id, title, description, priority_id, recurrence_type, interval, start, end, start, active),
+                   recurrence_interval, start_date, end_date, next_due_at, next_index, is_active, created_at)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 0, %s, %s) RETURNING id""",
+            (user_id, title, description, priority_id, recurrence_type, interval, start, end, start, active, created),
         ).fetchone()[0]
 
     def dates(self, series_id: uuid.UUID) -> list[date]:

@@ -38,6 +38,7 @@ def test_expand_and_sweep_commands_log_counts_and_emit_counters(db: Db, statsd_s
         "todoflow.jobs.expand.ended": "0|c",
         "todoflow.jobs.expand.behind": "1|c",
         "todoflow.jobs.expand.chunks": "1|c",
+        "todoflow.jobs.expand.skipped_rows": "0|c",
         "todoflow.jobs.expand.runs": "1|c",
     }
     assert metrics["todoflow.jobs.expand.duration"].endswith("|ms")

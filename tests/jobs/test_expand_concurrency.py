@@ -17,8 +17,9 @@ SERIES = 1200
 def _populate(db: Db) -> None:
     users = [db.user(tz) for tz in ("UTC", "America/New_York", "Asia/Tokyo")]
     db.conn.execute(
-        """INSERT INTO recurring_tasks (user_id, title, recurrence_type, recurrence_interval, start_date, next_due_at)
-           SELECT (%s::uuid[])[1 + i %% 3], 'c' || i, 'daily', 1, '2026-01-01', '2026-01-01'
+        """INSERT INTO recurring_tasks (user_id, title, recurrence_type, recurrence_interval, start_date, next_due_at,
+                                        created_at)
+           SELECT (%s::uuid[])[1 + i %% 3], 'c' || i, 'daily', 1, '2026-01-01', '2026-01-01', '2025-12-31T00:00Z'
            FROM generate_series(1, %s) AS i""",
         (users, SERIES),
     )

@@ -159,6 +159,7 @@ def test_a_new_due_date_gets_its_own_reminder(db: Db) -> None:
 
 
 def test_the_sweep_reads_the_partial_index(db: Db) -> None:
+    from todoflow.jobs.guards import known_zones
     from todoflow.jobs.sweep import SWEEP_BATCH, batch_params
 
     user = db.user()
@@ -168,6 +169,6 @@ def test_the_sweep_reads_the_partial_index(db: Db) -> None:
         (user,),
     )
     db.conn.execute("ANALYZE tasks")
-    params = batch_params(datetime(2026, 3, 10, tzinfo=UTC), timedelta(hours=24), 10_000)
+    params = batch_params(datetime(2026, 3, 10, tzinfo=UTC), timedelta(hours=24), 10_000, known_zones(db.conn))
     plan = db.conn.execute("EXPLAIN " + SWEEP_BATCH, params).fetchall()
     assert "ix_tasks_sweep_open_unnotified" in "\n".join(r[0] for r in plan)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
@@ -206,3 +207,100 @@ def test_failure_is_logged_by_name_with_count_and_sample(
     assert len(failures) == 1
     assert failures[0].startswith("FAILED outbox_not_stuck: 1 offending row(s)")
     assert "event_id" in failures[0]
+
+
+def test_logged_event_of_another_users_task(
+    database_url: str, schedule: dict[str, Any], pg: psycopg.Connection[Any]
+) -> None:
+    # A foreign event whose task id happens to exist (ids restart per database): it is not that task's event.
+    stranger = pg.execute("INSERT INTO users (email, password_hash) VALUES ('s@example.com', 'x') RETURNING id")
+    stranger_id = stranger.fetchone()[0]
+    task_id = pg.execute("SELECT min(id) FROM tasks WHERE recurring_task_id IS NOT NULL").fetchone()[0]
+    pg.execute(
+        """INSERT INTO task_event_log (event_id, task_id, user_id, event_type, event_data, event_timestamp)
+           VALUES (gen_random_uuid(), %s, %s, 'recurring-task-due', '{}', %s)""",
+        (task_id, stranger_id, CREATED),
+    )
+    failed = _failed(database_url, only=["logged_recurring_due_has_task"])
+    assert set(failed) == {"logged_recurring_due_has_task"}
+    assert failed["logged_recurring_due_has_task"].unexpected_count == 1
+    assert failed["logged_recurring_due_has_task"].sample[0]["user_id"] == str(stranger_id)
+
+
+def test_rows_the_jobs_skip_are_named_and_every_other_check_still_runs(
+    database_url: str, schedule: dict[str, Any], pg: psycopg.Connection[Any]
+) -> None:
+    local_today = schedule["local_today"]
+    bad_user = pg.execute(
+        "INSERT INTO users (email, password_hash, timezone) VALUES ('b@example.com', 'x', 'localtime') RETURNING id"
+    ).fetchone()[0]
+    bad_series = pg.execute(
+        """INSERT INTO recurring_tasks (user_id, title, recurrence_type, start_date, next_due_at, created_at)
+           VALUES (%s, 'behind in an unknown zone', 'daily', %s, %s, %s) RETURNING id""",
+        (bad_user, local_today - timedelta(days=9), local_today - timedelta(days=9), CREATED),
+    ).fetchone()[0]
+    bad_task = pg.execute(
+        "INSERT INTO tasks (user_id, title, due_date, created_at, updated_at) VALUES (%s, 'due', %s, %s, %s) "
+        "RETURNING id",
+        (bad_user, local_today - timedelta(days=2), CREATED, CREATED),
+    ).fetchone()[0]
+    infinite = pg.execute(
+        """INSERT INTO recurring_tasks (user_id, title, recurrence_type, start_date, next_due_at, created_at)
+           VALUES (%s, 'infinite', 'daily', '-infinity', %s, %s) RETURNING id""",
+        (schedule["user_id"], local_today - timedelta(days=9), CREATED),
+    ).fetchone()[0]
+    # Another user's real problem in the same run: still found.
+    missed = pg.execute(
+        "INSERT INTO tasks (user_id, title, due_date, created_at, updated_at) VALUES (%s, 'missed', %s, %s, %s) "
+        "RETURNING id",
+        (schedule["user_id"], local_today - timedelta(days=1), CREATED, CREATED),
+    ).fetchone()[0]
+
+    failed = _failed(database_url)
+
+    assert set(failed) == {"rows_processable_by_jobs", "no_missed_sweep"}
+    assert [row["id"] for row in failed["no_missed_sweep"].sample] == [missed]
+    named = failed["rows_processable_by_jobs"]
+    assert named.unexpected_count == 4
+    assert sorted((row["kind"], row["id"]) for row in named.sample) == sorted(
+        [("users", str(bad_user)), ("recurring_tasks", str(bad_series)), ("tasks", str(bad_task)),
+         ("recurring_tasks", str(infinite))]
+    )  # fmt: skip
+    problems = {row["id"]: row["problem"] for row in named.sample}
+    assert problems[str(bad_task)] == "unknown time zone 'localtime'"
+    assert problems[str(infinite)] == "infinite start_date, next_due_at or created_at"
+
+
+def test_a_series_created_after_its_start_date_passes_every_check(
+    database_url: str, schedule: dict[str, Any], pg: psycopg.Connection[Any]
+) -> None:
+    from todoflow.jobs.expand import expand
+
+    # Started years ago, created three days ago: the expansion skips the early dates (creation policy).
+    series_id = pg.execute(
+        """INSERT INTO recurring_tasks (user_id, title, recurrence_type, start_date, next_due_at, created_at,
+                                        updated_at)
+           VALUES (%s, 'old anchor', 'daily', '2000-01-01', '2000-01-01', %s, %s) RETURNING id""",
+        (schedule["user_id"], CREATED, CREATED),
+    ).fetchone()[0]
+    expand(database_url, CREATED + timedelta(hours=1))
+    pg.execute(
+        "UPDATE tasks SET created_at = %s, updated_at = %s, notified = true WHERE recurring_task_id = %s",
+        (CREATED, CREATED, series_id),
+    )
+    expand(database_url, AS_OF)
+    pg.execute("UPDATE tasks SET notified = true WHERE recurring_task_id = %s", (series_id,))
+    # What the event-log writer would have logged from the outbox.
+    pg.execute(
+        """INSERT INTO task_event_log (event_id, task_id, user_id, event_type, event_data, event_timestamp)
+           SELECT event_id, (payload->'data'->>'task_id')::bigint, (payload->'data'->>'user_id')::uuid, topic,
+                  payload->'data', %s
+           FROM event_outbox WHERE topic = 'recurring-task-due'""",
+        (CREATED,),
+    )
+    pg.execute("UPDATE event_outbox SET published_at = created_at")
+    dates = [r[0] for r in pg.execute("SELECT due_date FROM tasks WHERE recurring_task_id = %s", (series_id,))]
+    created_day = CREATED.astimezone(ZoneInfo("America/New_York")).date()
+    days = (schedule["local_today"] - created_day).days
+    assert sorted(dates) == [created_day + timedelta(days=n) for n in range(days + 1)]
+    assert _failed(database_url) == {}

@@ -45,10 +45,20 @@ def get(session: Session, user_id: uuid.UUID, rid: uuid.UUID) -> RowMapping | No
 
 
 def create(session: Session, user_id: uuid.UUID, fields: dict[str, Any]) -> RowMapping:
-    """Occurrence 0 is the anchor: the series is first due on its start date."""
+    """First due on the first occurrence on or after today in the owner's time zone (the creation policy).
+
+    start_date stays the anchor of the pattern (occurrence 0), as on resume: a series started in the past
+    never gets occurrences before the day it was created. One whose end_date is already behind it is
+    created inactive.
+    """
+    zone = session.execute(select(users.c.timezone).where(users.c.id == user_id)).scalar_one()
+    rule = (fields["start_date"], fields["recurrence_type"], fields["recurrence_interval"])
+    index = first_index_on_or_after(*rule, datetime.now(ZoneInfo(zone)).date())
+    due = occurrence(*rule, index)
+    active = fields.get("end_date") is None or due <= fields["end_date"]
     stmt = (
         insert(recurring)
-        .values(user_id=user_id, next_due_at=fields["start_date"], next_index=0, **fields)
+        .values(user_id=user_id, next_due_at=due, next_index=index, is_active=active, **fields)
         .returning(*COLUMNS)
     )
     return session.execute(stmt).mappings().one()

@@ -17,6 +17,16 @@ at the first missing occurrence and the following runs continue, so nothing is s
 unbounded work (a transaction holds at most chunk_size x cap new tasks). Occurrences missed while a series
 was paused are never created: resuming (the API) moves next_due_at to the first occurrence on or after today.
 
+Creation policy. A series never gets occurrences before the day it was created (created_at in the owner's
+zone), whatever its start_date: the first occurrence considered is the first on or after that day (or
+next_index if later). start_date stays the anchor of the pattern, exactly as on resume; the API's create
+path sets next_due_at there too. So a series started in 2000 begins today instead of flooding 9,800 tasks,
+and only an outage after creation is caught up (within the cap).
+
+Rows that cannot be processed (an owner's zone PostgreSQL does not know, infinite dates, a corrupt index:
+see guards.py) are left out of the statements, logged with their ids and counted (skipped_rows), so one
+user's bad row never stops the run for everyone else.
+
 Idempotence and concurrency. Only series with next_due_at <= local as-of date are touched, so a rerun, a
 run for an earlier as-of or a backfill in any order changes nothing already done. Series rows are locked
 FOR UPDATE in id order, waiting rather than skipping: two runs of one shard at once serialize per series
@@ -35,6 +45,7 @@ from typing import Any
 
 import psycopg
 
+from todoflow.jobs.guards import known_zones, local_date, log_skipped, series_problem
 from todoflow.jobs.options import add_as_of, positive_int
 from todoflow.jobs.reporting import report
 from todoflow.jobs.sql import (
@@ -52,11 +63,21 @@ log = logging.getLogger(__name__)
 DEFAULT_CAP = 100
 DEFAULT_CHUNK_SIZE = 2000
 
-_LOCAL_AS_OF = "((%(as_of)s::timestamptz AT TIME ZONE u.timezone)::date)"
+# NULL for an owner whose zone PostgreSQL does not know: such a series is never due here (see guards).
+_LOCAL_AS_OF = local_date("%(as_of)s::timestamptz", "u.timezone")
 # Index-friendly bound: no owner's local date is later than the UTC date of T + 14 h.
 _LATEST_LOCAL_DATE = f"(((%(as_of)s::timestamptz AT TIME ZONE 'UTC') + interval '{MAX_UTC_OFFSET_HOURS} hours')::date)"
-_DUE = f"""r.is_active AND r.next_due_at <= {_LATEST_LOCAL_DATE} AND r.next_due_at <= {_LOCAL_AS_OF}
-           AND {shard_predicate("r.id")}"""
+_DUE = f"""r.is_active AND r.next_due_at <= {_LATEST_LOCAL_DATE} AND {shard_predicate("r.id")}
+           AND {series_problem()} IS NULL AND r.next_due_at <= {_LOCAL_AS_OF}"""
+
+# The series of the shard that might be due but cannot be processed: skipped, logged and counted.
+SKIPPED = f"""
+SELECT r.id::text, r.user_id::text, {series_problem()} AS problem
+FROM recurring_tasks r JOIN users u ON u.id = r.user_id
+WHERE r.is_active AND r.next_due_at <= {_LATEST_LOCAL_DATE} AND {shard_predicate("r.id")}
+  AND {series_problem()} IS NOT NULL
+ORDER BY r.id
+"""
 
 # The last key of the next chunk of due series after %(lo)s (no locks: the chunk statement re-checks).
 NEXT_CHUNK = f"""
@@ -75,6 +96,27 @@ WHERE r.is_active AND r.end_date IS NOT NULL AND r.next_due_at > r.end_date AND 
 """
 
 _OCCURRENCE = "todoflow_occurrence(r.start_date, r.recurrence_type, r.recurrence_interval, {n})"
+# The owner's local date of the series' creation (guarded like _LOCAL_AS_OF; _DUE excludes unknown zones).
+_CREATED_DAY = local_date("r.created_at", "u.timezone")
+
+
+def _occurrence_of(row: str, n: str) -> str:
+    return f"todoflow_occurrence({row}.start_date, {row}.recurrence_type, {row}.recurrence_interval, {n})"
+
+
+def _steps(row: str, day: str) -> str:
+    """SQL: the largest n whose occurrence can be on or before day: exact for days and weeks; for months and
+    years occurrence n falls in day's month or year (or earlier) and may still lie after day."""
+    return f"""(CASE {row}.recurrence_type
+        WHEN 'daily' THEN ({day} - {row}.start_date) / {row}.recurrence_interval
+        WHEN 'weekly' THEN ({day} - {row}.start_date) / (7 * {row}.recurrence_interval)
+        WHEN 'monthly' THEN ((extract(year FROM {day})::int - extract(year FROM {row}.start_date)::int) * 12
+                             + extract(month FROM {day})::int - extract(month FROM {row}.start_date)::int)
+                            / {row}.recurrence_interval
+        WHEN 'yearly' THEN (extract(year FROM {day})::int - extract(year FROM {row}.start_date)::int)
+                           / {row}.recurrence_interval
+    END)"""
+
 
 # One chunk, one transaction: lock the due series, insert their occurrences, write the events, advance.
 EXPAND_CHUNK = f"""
@@ -82,31 +124,33 @@ WITH {STAMP_CTE},
 locked AS MATERIALIZED (
     SELECT r.id, r.user_id, r.title, r.description, r.priority_id, r.recurrence_type, r.recurrence_interval,
            r.start_date, r.next_index,
-           LEAST({_LOCAL_AS_OF}, COALESCE(r.end_date, 'infinity'::date)) AS upto
+           LEAST({_LOCAL_AS_OF}, COALESCE(r.end_date, 'infinity'::date)) AS upto,
+           {_CREATED_DAY} AS created_day
     FROM recurring_tasks r JOIN users u ON u.id = r.user_id
     WHERE r.id > %(lo)s::uuid AND r.id <= %(hi)s::uuid AND {_DUE}
     ORDER BY r.id
     FOR UPDATE OF r
 ),
+starts AS (
+    -- Creation policy: the first occurrence considered is the first on or after the series' creation day
+    -- (in the owner's zone), or next_index if later. The anchor stays start_date.
+    SELECT l.*, GREATEST(l.next_index, CASE WHEN l.created_day <= l.start_date THEN 0 ELSE
+               {_steps("l", "l.created_day")}
+               + CASE WHEN {_occurrence_of("l", _steps("l", "l.created_day"))} < l.created_day THEN 1 ELSE 0 END
+           END) AS first_n
+    FROM locked l
+),
 bounded AS (
     -- The largest n whose occurrence can be <= upto (exact for days and weeks, one too many at most for
     -- months and years, filtered below), so generate_series never walks past the cap or the as-of date.
-    SELECT l.*, LEAST(l.next_index + %(cap)s - 1, CASE l.recurrence_type
-        WHEN 'daily' THEN (l.upto - l.start_date) / l.recurrence_interval
-        WHEN 'weekly' THEN (l.upto - l.start_date) / (7 * l.recurrence_interval)
-        WHEN 'monthly' THEN ((extract(year FROM l.upto)::int - extract(year FROM l.start_date)::int) * 12
-                             + extract(month FROM l.upto)::int - extract(month FROM l.start_date)::int)
-                            / l.recurrence_interval
-        WHEN 'yearly' THEN (extract(year FROM l.upto)::int - extract(year FROM l.start_date)::int)
-                           / l.recurrence_interval
-    END) AS last_n
-    FROM locked l
+    SELECT s.*, LEAST(s.first_n + %(cap)s - 1, {_steps("s", "s.upto")}) AS last_n
+    FROM starts s
 ),
 due AS MATERIALIZED (
     SELECT o.* FROM (
         SELECT b.id AS recurring_task_id, b.user_id, b.title, b.description, b.priority_id, b.upto, g.n,
                todoflow_occurrence(b.start_date, b.recurrence_type, b.recurrence_interval, g.n) AS due_date
-        FROM bounded b CROSS JOIN LATERAL generate_series(b.next_index, b.last_n) AS g(n)
+        FROM bounded b CROSS JOIN LATERAL generate_series(b.first_n, b.last_n) AS g(n)
     ) AS o
     WHERE o.due_date <= o.upto
 ),
@@ -121,9 +165,9 @@ created AS (
     RETURNING id, user_id, title, description, priority_id, due_date, recurring_task_id, created_at, updated_at
 ),
 advance AS (
-    SELECT l.id, l.next_index + count(d.n)::int AS new_index
-    FROM locked l LEFT JOIN due d ON d.recurring_task_id = l.id
-    GROUP BY l.id, l.next_index
+    SELECT b.id, b.upto, b.first_n + count(d.n)::int AS new_index
+    FROM bounded b LEFT JOIN due d ON d.recurring_task_id = b.id
+    GROUP BY b.id, b.upto, b.first_n
 ),
 made AS (
     SELECT recurring_task_id AS id, count(*) AS tasks FROM created GROUP BY recurring_task_id
@@ -137,7 +181,9 @@ advanced AS (
         updated_at = now()
     FROM advance a LEFT JOIN made m ON m.id = a.id
     WHERE r.id = a.id
-    RETURNING r.id, r.is_active, r.next_due_at
+    -- upto rides along: counting the series still behind needs no join (row estimates of CTEs are guesses,
+    -- and a nested loop over two chunks of 2,000 series would cost seconds).
+    RETURNING r.id, r.is_active, r.next_due_at, a.upto
 ),
 events AS MATERIALIZED (
     -- One pass of task-created, then one of recurring-task-due: each task's pair stays in order per key.
@@ -168,7 +214,7 @@ SELECT (SELECT count(*) FROM locked),
        (SELECT count(*) FROM created),
        (SELECT count(*) FROM written),
        (SELECT count(*) FROM advanced WHERE NOT is_active),
-       (SELECT count(*) FROM advanced a JOIN locked l ON l.id = a.id WHERE a.is_active AND a.next_due_at <= l.upto)
+       (SELECT count(*) FROM advanced WHERE is_active AND next_due_at <= upto)
 """
 
 
@@ -182,6 +228,7 @@ class ExpandResult:
     ended: int = 0  # series set inactive because they passed their end_date
     behind: int = 0  # series that hit the cap and still have due occurrences (the next run continues)
     chunks: int = 0  # transactions
+    skipped_rows: int = 0  # series that might be due but cannot be processed (logged by id; see guards)
 
     def counts(self) -> dict[str, int]:
         return asdict(self)
@@ -212,11 +259,14 @@ def expand(
     }
     result = ExpandResult()
     with connect(database_url, "todoflow-expand-recurrences") as conn:
+        # Not prepared: the zone list must stay a constant of each plan (a hashed lookup, see guards).
+        params["zones"] = known_zones(conn)
+        result.skipped_rows = _report_skipped(conn, params)
         with conn.transaction():
             result.ended += conn.execute(END_FINISHED, params).rowcount
         lo = NIL_UUID
         while True:
-            row = conn.execute(NEXT_CHUNK, params | {"lo": lo}).fetchone()
+            row = conn.execute(NEXT_CHUNK, params | {"lo": lo}, prepare=False).fetchone()
             hi = row[0] if row else None
             if hi is None:
                 break
@@ -226,9 +276,14 @@ def expand(
     return result
 
 
+def _report_skipped(conn: psycopg.Connection[Any], params: dict[str, Any]) -> int:
+    """Log every series of the shard this run cannot process (with its owner and why); returns how many."""
+    return log_skipped(log, "recurring task(s)", conn.execute(SKIPPED, params, prepare=False).fetchall())
+
+
 def _expand_chunk(conn: psycopg.Connection[Any], params: dict[str, Any], result: ExpandResult) -> None:
     with conn.transaction():
-        row = conn.execute(EXPAND_CHUNK, params).fetchone()
+        row = conn.execute(EXPAND_CHUNK, params, prepare=False).fetchone()
     assert row is not None
     series, created, events, ended, behind = (int(v) for v in row)
     result.series += series

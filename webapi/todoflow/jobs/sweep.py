@@ -9,6 +9,9 @@ Each batch is one transaction and one statement: pick open due tasks FOR UPDATE 
 notified = true, insert the notification (unique per task, kind and due date) and the task-due-soon
 event. Overlapping sweeps split the work between them (a locked task belongs to the sweep holding it) and
 a rerun finds nothing left, so each task is notified exactly once.
+
+Tasks that cannot be processed (an owner's zone PostgreSQL does not know, an infinite due date: see
+guards.py) are left out of the statement, logged with their ids and counted (skipped_rows).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from todoflow.jobs.guards import known_zones, local_date, log_skipped, task_problem
 from todoflow.jobs.options import add_as_of, parse_duration, positive_int
 from todoflow.jobs.reporting import report
 from todoflow.jobs.sql import MAX_UTC_OFFSET_HOURS, STAMP_CTE, connect, envelope, event_id
@@ -30,16 +34,27 @@ DEFAULT_BATCH_SIZE = 10_000
 KIND = "task-due-soon"
 
 _HORIZON = "(%(as_of)s::timestamptz + %(window)s::interval)"
+_OPEN = "NOT t.completed AND NOT t.notified AND t.deleted_at IS NULL AND t.due_date IS NOT NULL"
+# Index-friendly bound: no local date is later than the UTC date of the horizon + 14 h.
+_LATEST_DUE = f"(({_HORIZON} AT TIME ZONE 'UTC') + interval '{MAX_UTC_OFFSET_HOURS} hours')::date"
+
+# Open tasks that might be due but cannot be processed (see guards): skipped, logged and counted.
+SKIPPED = f"""
+SELECT t.id, t.user_id::text, {task_problem()} AS problem
+FROM tasks t JOIN users u ON u.id = t.user_id
+WHERE {_OPEN} AND t.due_date <= {_LATEST_DUE} AND {task_problem()} IS NOT NULL
+ORDER BY t.id
+"""
 
 SWEEP_BATCH = f"""
 WITH {STAMP_CTE},
 picked AS MATERIALIZED (
-    SELECT t.id, (%(as_of)s::timestamptz AT TIME ZONE u.timezone)::date AS today
+    SELECT t.id, {local_date("%(as_of)s::timestamptz", "u.timezone")} AS today
     FROM tasks t JOIN users u ON u.id = t.user_id
-    WHERE NOT t.completed AND NOT t.notified AND t.deleted_at IS NULL AND t.due_date IS NOT NULL
-      -- index-friendly bound first: no local date is later than the UTC date of the horizon + 14 h
-      AND t.due_date <= (({_HORIZON} AT TIME ZONE 'UTC') + interval '{MAX_UTC_OFFSET_HOURS} hours')::date
-      AND t.due_date <= ({_HORIZON} AT TIME ZONE u.timezone)::date
+    WHERE {_OPEN}
+      AND t.due_date <= {_LATEST_DUE}
+      AND {task_problem()} IS NULL
+      AND t.due_date <= {local_date(_HORIZON, "u.timezone")}
     ORDER BY t.due_date
     LIMIT %(batch)s
     FOR UPDATE OF t SKIP LOCKED
@@ -87,14 +102,16 @@ class SweepResult:
     notifications: int = 0  # inbox rows created
     events: int = 0  # task-due-soon events written
     batches: int = 0  # transactions
+    skipped_rows: int = 0  # open tasks that might be due but cannot be processed (logged by id; see guards)
 
     def counts(self) -> dict[str, int]:
         return asdict(self)
 
 
-def batch_params(as_of: datetime, window: timedelta, batch_size: int) -> dict[str, Any]:
-    """The parameters of SWEEP_BATCH."""
+def batch_params(as_of: datetime, window: timedelta, batch_size: int, zones: list[str]) -> dict[str, Any]:
+    """The parameters of SWEEP_BATCH and SKIPPED; zones: the time zones the server knows (guards.known_zones)."""
     return {
+        "zones": zones,
         "as_of": as_of,
         "as_of_text": as_of.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z"),
         "window": window,
@@ -114,12 +131,15 @@ def sweep(
         raise ValueError("as_of must be timezone-aware")
     if window <= timedelta(0) or batch_size < 1:
         raise ValueError("window must be positive and batch_size >= 1")
-    params = batch_params(as_of, window, batch_size)
     result = SweepResult()
     with connect(database_url, "todoflow-sweep-due") as conn:
+        # Not prepared: the zone list must stay a constant of each plan (a hashed lookup, see guards).
+        params = batch_params(as_of, window, batch_size, known_zones(conn))
+        rows = conn.execute(SKIPPED, params, prepare=False).fetchall()
+        result.skipped_rows = log_skipped(log, "task(s)", rows)
         while True:
             with conn.transaction():
-                row = conn.execute(SWEEP_BATCH, params).fetchone()
+                row = conn.execute(SWEEP_BATCH, params, prepare=False).fetchone()
             assert row is not None
             marked, noted, written = (int(v) for v in row)
             if marked == 0:

@@ -85,6 +85,11 @@ def sweep_due() -> JobSpec:
     )
 
 
+# The sweep's look-ahead as a trigger-form param (JSON Schema of the values parse_duration accepts).
+SWEEP_WINDOW_PATTERN = r"^[0-9]+(\.[0-9]+)?[smhdw]?$"
+SWEEP_WINDOW_DESCRIPTION = "How far ahead of the as-of instant to look, e.g. 24h, 90m, 2d"
+
+
 def write_event_log(group: str) -> JobSpec:
     """Drain the event topics into task_event_log as consumer group `group`, bounded in messages and seconds."""
     return JobSpec(

@@ -2,16 +2,59 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import shutil
+import signal
 import sys
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
+from subprocess import PIPE, STDOUT, Popen
 from typing import Any
 
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException
+
+# A record of the job's log (todoflow.cli: "%(asctime)s %(levelname)s %(name)s %(message)s").
+_RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (DEBUG|INFO|WARNING|ERROR|CRITICAL) ")
+
+
+def line_level(line: str, previous: int) -> int:
+    """The logging level of one line of a job's output: its record's level; a line that starts no record
+    (a traceback, a print) belongs to the record before it."""
+    match = _RECORD.match(line)
+    return logging.getLevelNamesMapping()[match.group(1)] if match else previous
+
+
+class JobProcess:
+    """The job as a child process in its own session; its output goes to a logger, line by line, at the
+    level of the job's own log record (an error of the job is an error in the task log, not info)."""
+
+    def __init__(self, log: Any) -> None:
+        self.log = log
+        self.sub_process: Popen[bytes] | None = None
+
+    def run(self, argv: list[str], env: dict[str, str]) -> tuple[int, str]:
+        """Run argv to its end; returns (exit code, last line of output)."""
+        self.log.info("Running command: %s", argv)
+        self.sub_process = Popen(argv, stdout=PIPE, stderr=STDOUT, env=env, start_new_session=True)
+        level, last = logging.INFO, ""
+        assert self.sub_process.stdout is not None
+        for raw in iter(self.sub_process.stdout.readline, b""):
+            last = raw.decode("utf-8", errors="backslashreplace").rstrip()
+            level = line_level(last, level)
+            self.log.log(level, "%s", last)
+        self.sub_process.wait()
+        self.sub_process.stdout.close()
+        return self.sub_process.returncode, last
+
+    def send_sigterm(self) -> None:
+        """SIGTERM to the job's process group (the job finishes its transaction and exits)."""
+        if self.sub_process is not None and self.sub_process.poll() is None:
+            self.log.info("Sending SIGTERM to the job's process group")
+            os.killpg(os.getpgid(self.sub_process.pid), signal.SIGTERM)
 
 
 def resolve_executable(name: str) -> str:
@@ -52,10 +95,8 @@ class LocalJobOperator(BaseOperator):
         self.env_vars = dict(env_vars or {})
 
     @cached_property
-    def subprocess_hook(self) -> Any:
-        from airflow.providers.standard.hooks.subprocess import SubprocessHook
-
-        return SubprocessHook()
+    def subprocess_hook(self) -> JobProcess:
+        return JobProcess(self.log)
 
     def argv(self) -> list[str]:
         """The full argv as it will run (call after templates are rendered)."""
@@ -64,10 +105,10 @@ class LocalJobOperator(BaseOperator):
     def execute(self, context: Any) -> None:
         argv = self.argv()
         env = {**os.environ, **{k: str(v) for k, v in self.env_vars.items()}}
-        result = self.subprocess_hook.run_command(argv, env=env)
-        if result.exit_code != 0:
+        exit_code, last_line = self.subprocess_hook.run(argv, env)
+        if exit_code != 0:
             command = " ".join([*self.command, *argv[len(self.command) :]])
-            raise AirflowException(f"{command} exited with code {result.exit_code}: {result.output}")
+            raise AirflowException(f"{command} exited with code {exit_code}: {last_line}")
 
     def on_kill(self) -> None:
         self.subprocess_hook.send_sigterm()

@@ -16,6 +16,7 @@ import great_expectations as gx
 from great_expectations.expectations import Expectation
 
 from todoflow.core.recurrence import RECURRENCE_TYPES
+from todoflow.jobs.guards import ZONES_VIEW, local_date, series_problem, task_problem, zone_known
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,11 @@ class Check:
     table: str
     description: str
     expectation: Expectation
+
+
+# The jobs' own predicates (jobs/guards.py) over the tables as they are: the checks and the jobs agree.
+_SERIES_PROBLEM = series_problem("r", "u", ZONES_VIEW)
+_TASK_PROBLEM = task_problem("t", "u", ZONES_VIEW)
 
 
 def _ts(value: datetime) -> str:
@@ -78,7 +84,8 @@ def build_checks(as_of: datetime, tol: Tolerances) -> list[Check]:
         _rows(
             f"""SELECT r.id, r.next_due_at FROM (SELECT * FROM {{batch}}) r JOIN users u ON u.id = r.user_id
                 WHERE r.is_active AND r.created_at < {expansion_cutoff}
-                  AND r.next_due_at <= ({expansion_cutoff} AT TIME ZONE u.timezone)::date""",
+                  AND {_SERIES_PROBLEM} IS NULL
+                  AND r.next_due_at <= {local_date(expansion_cutoff, "u.timezone", ZONES_VIEW)}""",
             "expansion missed: next_due_at not after the as-of date minus the lag",
         ),
     )
@@ -90,7 +97,8 @@ def build_checks(as_of: datetime, tol: Tolerances) -> list[Check]:
         _rows(
             """SELECT t.id, t.recurring_task_id, t.due_date FROM (SELECT * FROM {batch}) t
                JOIN recurring_tasks r ON r.id = t.recurring_task_id
-               CROSS JOIN LATERAL (SELECT CASE r.recurrence_type
+               CROSS JOIN LATERAL (SELECT CASE WHEN isfinite(t.due_date) AND isfinite(r.start_date) THEN
+                   CASE r.recurrence_type
                    WHEN 'daily' THEN (t.due_date - r.start_date) / r.recurrence_interval
                    WHEN 'weekly' THEN (t.due_date - r.start_date) / (7 * r.recurrence_interval)
                    WHEN 'monthly' THEN ((date_part('year', t.due_date) - date_part('year', r.start_date)) * 12
@@ -98,7 +106,7 @@ def build_checks(as_of: datetime, tol: Tolerances) -> list[Check]:
                        / r.recurrence_interval
                    WHEN 'yearly' THEN (date_part('year', t.due_date) - date_part('year', r.start_date))::int
                        / r.recurrence_interval
-                   END AS n) k
+                   END END AS n) k
                WHERE t.due_date IS NULL OR k.n IS NULL OR k.n < 0
                   OR todoflow_occurrence(r.start_date, r.recurrence_type, r.recurrence_interval, k.n)
                      IS DISTINCT FROM t.due_date
@@ -146,7 +154,8 @@ def build_checks(as_of: datetime, tol: Tolerances) -> list[Check]:
             f"""SELECT t.id, t.due_date FROM (SELECT * FROM {{batch}}) t JOIN users u ON u.id = t.user_id
                 WHERE NOT t.completed AND NOT t.notified AND t.deleted_at IS NULL AND t.due_date IS NOT NULL
                   AND t.updated_at < {sweep_cutoff}
-                  AND t.due_date <= ({sweep_cutoff} AT TIME ZONE u.timezone)::date""",
+                  AND {_TASK_PROBLEM} IS NULL
+                  AND t.due_date <= {local_date(sweep_cutoff, "u.timezone", ZONES_VIEW)}""",
             "sweep missed an open due task",
         ),
     )
@@ -163,12 +172,12 @@ def build_checks(as_of: datetime, tol: Tolerances) -> list[Check]:
     add(
         "logged_recurring_due_has_task",
         "task_event_log",
-        "every logged recurring-task-due event has its task",
+        "every logged recurring-task-due event has its task, owned by the event's user",
         _rows(
-            """SELECT l.event_id, l.task_id FROM (SELECT * FROM {batch}) l
+            """SELECT l.event_id, l.task_id, l.user_id FROM (SELECT * FROM {batch}) l
                WHERE l.event_type = 'recurring-task-due'
-                 AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.id = l.task_id)""",
-            "recurring-task-due event without its task",
+                 AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.id = l.task_id AND t.user_id = l.user_id)""",
+            "recurring-task-due event without its task (same id and owner)",
         ),
     )
     add(
@@ -181,6 +190,27 @@ def build_checks(as_of: datetime, tol: Tolerances) -> list[Check]:
                 WHERE t.is_recurring AND t.created_at >= {since} AND t.created_at < {log_cutoff}
                 GROUP BY t.id HAVING count(l.event_id) <> 1""",
             "created instances and logged events do not reconcile",
+        ),
+    )
+    add(
+        "rows_processable_by_jobs",
+        "recurring_tasks",
+        "every row the jobs read can be processed: each user's time zone is one PostgreSQL knows, and no active "
+        "series or open task has an infinite date or a corrupt index (the jobs skip such rows, see jobs/guards.py)",
+        _rows(
+            f"""SELECT 'users' AS kind, u.id::text AS id, u.id::text AS user_id,
+                       'unknown time zone ' || quote_literal(u.timezone) AS problem
+                FROM users u WHERE NOT {zone_known("u.timezone", ZONES_VIEW)}
+                UNION ALL
+                SELECT 'recurring_tasks', r.id::text, r.user_id::text, {_SERIES_PROBLEM}
+                FROM (SELECT * FROM {{batch}}) r JOIN users u ON u.id = r.user_id
+                WHERE r.is_active AND {_SERIES_PROBLEM} IS NOT NULL
+                UNION ALL
+                SELECT 'tasks', t.id::text, t.user_id::text, {_TASK_PROBLEM}
+                FROM tasks t JOIN users u ON u.id = t.user_id
+                WHERE NOT t.completed AND NOT t.notified AND t.deleted_at IS NULL AND t.due_date IS NOT NULL
+                  AND {_TASK_PROBLEM} IS NOT NULL""",
+            "rows the jobs skip: fix or remove them (each is logged by the job that skipped it)",
         ),
     )
     return [Check(name, table, description, expectation) for name, table, description, expectation in checks]

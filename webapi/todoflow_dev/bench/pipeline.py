@@ -179,13 +179,16 @@ def seed_users(conn: psycopg.Connection) -> None:
 
 
 def seed_series(conn: psycopg.Connection, count: int) -> None:
-    """count daily series starting Jan 1, never expanded: each catches up DAYS occurrences as of Jan 10."""
+    """count daily series starting Jan 1, never expanded: each catches up DAYS occurrences as of Jan 10.
+
+    Created the day before they start (an outage since), so the creation policy leaves all DAYS to catch up.
+    """
     conn.execute("TRUNCATE tasks, event_outbox, recurring_tasks RESTART IDENTITY CASCADE")
     conn.execute(
         """INSERT INTO recurring_tasks (user_id, title, description, priority_id, recurrence_type, start_date,
-                                        next_due_at)
+                                        next_due_at, created_at)
            SELECT u.id, 'Daily chore ' || i, 'benchmark series', 1 + i %% 4, 'daily', DATE '2026-01-01',
-                  DATE '2026-01-01'
+                  DATE '2026-01-01', TIMESTAMPTZ '2025-12-31 00:00Z'
            FROM generate_series(1, %s) i
            JOIN (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM users) u ON u.n = i %% %s""",
         (count, USERS),

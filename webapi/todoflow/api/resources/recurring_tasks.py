@@ -36,7 +36,8 @@ def _found(row: Any) -> Any:
     bp,
     "Create a recurring task",
     body=True,
-    description="The first occurrence is due on start_date.",
+    description="The first occurrence is due on start_date, or, for a start_date in the past, on the first occurrence "
+    "on or after today in your time zone: no occurrence before the day of creation is ever created.",
     errors={409: "Over the active-series quota (quota_exceeded)", 429: "Over the write rate (see Retry-After)"},
 )
 @jwt_required()
