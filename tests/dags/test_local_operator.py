@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -91,10 +92,10 @@ def test_a_failing_jobs_errors_reach_the_task_log_as_errors(
         operator.execute({})
     logged = capfd.readouterr().out
     # Airflow's task log (structlog) shows each line's level: the job's error and its traceback are errors.
-    assert re.search(r"\[error\s*\] \S+ \S+ ERROR todoflow\.jobs sweep failed", logged), logged
+    assert re.search(r"\[error\s*\] ERROR \S+ \S+ todoflow\.jobs sweep failed", logged), logged
     assert re.search(r"\[error\s*\] Traceback \(most recent call last\):", logged), logged
     assert re.search(r"\[error\s*\] .*todoflow_no_such_database", logged), logged
-    assert re.search(r"\[info\s*\] \S+ \S+ INFO todoflow\.jobs\.sweep sweeping tasks due", logged), logged
+    assert re.search(r"\[info\s*\] INFO \S+ \S+ todoflow\.jobs\.sweep sweeping tasks due", logged), logged
 
 
 def test_warnings_of_a_job_that_succeeds_stay_warnings(database_url: str, capfd: pytest.CaptureFixture[str]) -> None:
@@ -104,13 +105,37 @@ def test_warnings_of_a_job_that_succeeds_stay_warnings(database_url: str, capfd:
         task_id="job",
         command=[sys.executable, "-c"],
         arguments=[
-            "import logging; logging.basicConfig(format='%(asctime)s %(levelname)s %(name)s %(message)s', level=20);"
+            "import logging; from todoflow.core.logformat import LOG_FORMAT;"
+            "logging.basicConfig(format=LOG_FORMAT, level=20);"
             "log = logging.getLogger('todoflow.jobs'); log.info('working'); log.warning('skipped 2 task(s)');"
             "print('a plain line after the warning')"
         ],
     )
     operator.execute({})
     logged = capfd.readouterr().out
-    assert re.search(r"\[info\s*\] \S+ \S+ INFO todoflow\.jobs working", logged), logged
-    assert re.search(r"\[warning\s*\] \S+ \S+ WARNING todoflow\.jobs skipped 2 task\(s\)", logged), logged
+    assert re.search(r"\[info\s*\] INFO \S+ \S+ todoflow\.jobs working", logged), logged
+    assert re.search(r"\[warning\s*\] WARNING \S+ \S+ todoflow\.jobs skipped 2 task\(s\)", logged), logged
     assert re.search(r"\[warning\s*\] a plain line after the warning", logged), logged
+
+
+def test_the_pod_log_reader_sees_a_failed_jobs_error_as_an_error(database_url: str) -> None:
+    """In the cluster the KubernetesPodOperator reads the pod's log and logs each line at the level its prefix
+    names (info otherwise): the same failing job's output, read by the provider's own parser, has its error
+    record at error level and its progress at info."""
+    import logging
+    import subprocess
+
+    from airflow.providers.cncf.kubernetes.utils.pod_manager import _parse_log_level
+
+    missing_db = database_url.rsplit("/", 1)[0] + "/todoflow_no_such_database"
+    out = subprocess.run(
+        [resolve_executable("todoflow"), "sweep-due", "--as-of", "2026-03-01T10:00:00+00:00"],
+        env={**os.environ, "DATABASE_URL": missing_db},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 1
+    levels = {line: _parse_log_level(line) for line in out.stderr.splitlines()}
+    assert any(level == logging.ERROR and "sweep failed" in line for line, level in levels.items()), levels
+    assert any(level == logging.INFO and "sweeping tasks due" in line for line, level in levels.items()), levels

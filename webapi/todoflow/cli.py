@@ -11,6 +11,8 @@ import importlib
 import logging
 import sys
 
+from todoflow.core.logformat import LOG_FORMAT
+
 # command -> (module, one-line help); modules are imported only when their command runs.
 COMMANDS: dict[str, tuple[str, str]] = {
     "migrate": ("todoflow.ops.migrate", "apply database migrations (Alembic) to DATABASE_URL"),
@@ -47,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr
+        level=args.log_level.upper(), format=LOG_FORMAT, stream=sys.stderr
     )
     module = importlib.import_module(args._module)
     return int(module.run(args) or 0)

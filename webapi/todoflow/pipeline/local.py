@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import shutil
 import signal
 import sys
@@ -17,15 +16,7 @@ from typing import Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException
 
-# A record of the job's log (todoflow.cli: "%(asctime)s %(levelname)s %(name)s %(message)s").
-_RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (DEBUG|INFO|WARNING|ERROR|CRITICAL) ")
-
-
-def line_level(line: str, previous: int) -> int:
-    """The logging level of one line of a job's output: its record's level; a line that starts no record
-    (a traceback, a print) belongs to the record before it."""
-    match = _RECORD.match(line)
-    return logging.getLevelNamesMapping()[match.group(1)] if match else previous
+from todoflow.core.logformat import line_level
 
 
 class JobProcess:
