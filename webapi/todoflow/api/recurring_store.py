@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import RowMapping, Table, case, delete, false, func, insert, select, true, update
 from sqlalchemy.orm import Session
 
-from todoflow.api import errors, task_store
+from todoflow.api import errors, series, task_store
 from todoflow.core.models import RecurringTask, User
 from todoflow.core.recurrence import first_index_on_or_after, occurrence
 
@@ -33,6 +33,8 @@ COLUMNS = (
     recurring.c.is_active,
     recurring.c.created_at,
     recurring.c.updated_at,
+    recurring.c.rrule,
+    recurring.c.repeat_from,
 )
 
 
@@ -44,8 +46,17 @@ def get(session: Session, user_id: uuid.UUID, rid: uuid.UUID) -> RowMapping | No
     return session.execute(select(*COLUMNS).where(*_owned(user_id, rid))).mappings().first()
 
 
+def get_with_timezone(session: Session, user_id: uuid.UUID, rid: uuid.UUID) -> RowMapping | None:
+    stmt = select(*COLUMNS, users.c.timezone).join(users, users.c.id == recurring.c.user_id)
+    return session.execute(stmt.where(*_owned(user_id, rid))).mappings().first()
+
+
 def create(session: Session, user_id: uuid.UUID, fields: dict[str, Any]) -> RowMapping:
     """Occurrence 0 is the anchor: the series is first due on its start date."""
+    if fields.get("rrule") is not None:
+        # Rule-based (issue 13): first due on its first occurrence on or after its creation day.
+        stmt = insert(recurring).values(user_id=user_id, **series.rule_fields(session, user_id, fields))
+        return session.execute(stmt.returning(*COLUMNS)).mappings().one()
     stmt = (
         insert(recurring)
         .values(user_id=user_id, next_due_at=fields["start_date"], next_index=0, **fields)
@@ -90,6 +101,12 @@ def resume(session: Session, user_id: uuid.UUID, rid: uuid.UUID) -> RowMapping |
     row = session.execute(stmt).mappings().first()
     if row is None or row["is_active"]:
         return row
+    if row["repeat_from"] == "completion" or row["rrule"] is not None:  # issue 13
+        moved = series.resume_completion(row) if row["repeat_from"] == "completion" else series.resume_rule(row)
+        resumed = (
+            update(recurring).where(recurring.c.id == rid).values(is_active=true(), updated_at=func.now(), **moved)
+        )
+        return session.execute(resumed.returning(*COLUMNS)).mappings().one()
     today = datetime.now(ZoneInfo(row["timezone"])).date()
     rule = (row["start_date"], row["recurrence_type"], row["recurrence_interval"])
     index = max(row["next_index"], first_index_on_or_after(*rule, today))

@@ -206,7 +206,9 @@ def check(rule: Rule, dtstart: date) -> date:
     horizon = _add_years(dtstart, HORIZON_YEARS)
     first = next(_generate(rule, dtstart, dtstart, horizon), None)
     if first is None:
-        unbounded = rule.until is not None and next(_generate(replace(rule, until=None), dtstart, dtstart, horizon), None)
+        unbounded = rule.until is not None and next(
+            _generate(replace(rule, until=None), dtstart, dtstart, horizon), None
+        )
         part = "UNTIL" if unbounded else _empty_part(rule)
         raise RuleError(part, f"the rule has no occurrence on or after {dtstart}")
     return first

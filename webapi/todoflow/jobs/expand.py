@@ -35,6 +35,7 @@ from typing import Any
 
 import psycopg
 
+from todoflow.jobs.expand_rules import expand_rules
 from todoflow.jobs.options import add_as_of, positive_int
 from todoflow.jobs.reporting import report
 from todoflow.jobs.sql import (
@@ -57,6 +58,8 @@ _LOCAL_AS_OF = "((%(as_of)s::timestamptz AT TIME ZONE u.timezone)::date)"
 _LATEST_LOCAL_DATE = f"(((%(as_of)s::timestamptz AT TIME ZONE 'UTC') + interval '{MAX_UTC_OFFSET_HOURS} hours')::date)"
 _DUE = f"""r.is_active AND r.next_due_at <= {_LATEST_LOCAL_DATE} AND r.next_due_at <= {_LOCAL_AS_OF}
            AND {shard_predicate("r.id")}"""
+# Issue 13: rule-based and completion-based series are expanded by expand_rules.py instead.
+_DUE += " AND r.rrule IS NULL AND r.repeat_from = 'due'"
 
 # The last key of the next chunk of due series after %(lo)s (no locks: the chunk statement re-checks).
 NEXT_CHUNK = f"""
@@ -223,6 +226,7 @@ def expand(
             result.chunks += 1
             _expand_chunk(conn, params | {"lo": lo, "hi": hi}, result)
             lo = hi
+        expand_rules(conn, params, result)
     return result
 
 

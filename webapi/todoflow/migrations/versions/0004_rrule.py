@@ -25,8 +25,12 @@ def upgrade() -> None:
     op.add_column(
         "recurring_tasks", sa.Column("repeat_from", sa.String(length=10), nullable=False, server_default="due")
     )
-    op.create_check_constraint(op.f("ck_recurring_tasks_repeat_from_known"), "recurring_tasks", "repeat_from IN ('due', 'completion')")
-    op.create_check_constraint(op.f("ck_recurring_tasks_rrule_length"), "recurring_tasks", "rrule IS NULL OR length(rrule) <= 500")
+    op.create_check_constraint(
+        op.f("ck_recurring_tasks_repeat_from_known"), "recurring_tasks", "repeat_from IN ('due', 'completion')"
+    )
+    op.create_check_constraint(
+        op.f("ck_recurring_tasks_rrule_length"), "recurring_tasks", "rrule IS NULL OR length(rrule) <= 500"
+    )
 
 
 def downgrade() -> None:

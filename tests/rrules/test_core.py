@@ -7,8 +7,8 @@ from datetime import date, timedelta
 
 import pytest
 
+from rrules.cases import oracle, random_anchor, random_rule
 from todoflow.core import rrule
-from tests.rrule.cases import oracle, random_anchor, random_rule
 
 
 def test_random_rules_match_rrulestr_from_any_day() -> None:
