@@ -45,7 +45,10 @@ def _create(client: Any, user: ApiUser, **overrides: Any) -> dict[str, Any]:
 
 def test_create_matches_the_seed(client: Any, alice: ApiUser, pg: psycopg.Connection[Any]) -> None:
     created = _create(client, alice)
-    assert set(created) == SEED_FIELDS
+    # Issue 13 adds the rule, what the next instance counts from, and the English description.
+    assert set(created) == SEED_FIELDS | {"rrule", "repeat_from", "recurrence_description"}
+    assert created["rrule"] is None and created["repeat_from"] == "due"
+    assert created["recurrence_description"] == "weekly"
     assert {k: created[k] for k in WEEKLY} == WEEKLY
     assert created["user_id"] == alice.id
     assert created["next_due_at"] == "2025-01-06" and created["is_active"] is True

@@ -34,7 +34,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_constraint("ck_recurring_tasks_rrule_length", "recurring_tasks", type_="check")
-    op.drop_constraint("ck_recurring_tasks_repeat_from_known", "recurring_tasks", type_="check")
+    op.drop_constraint(op.f("ck_recurring_tasks_rrule_length"), "recurring_tasks", type_="check")
+    op.drop_constraint(op.f("ck_recurring_tasks_repeat_from_known"), "recurring_tasks", type_="check")
     op.drop_column("recurring_tasks", "repeat_from")
     op.drop_column("recurring_tasks", "rrule")
