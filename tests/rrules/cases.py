@@ -26,7 +26,7 @@ def random_rule(rng: random.Random) -> str:
         parts.append(f"WKST={rng.choice(WEEKDAYS)}")
     if rng.random() < (0.5 if freq == "YEARLY" else 0.15):
         parts.append("BYMONTH=" + ",".join(str(m) for m in rng.sample(range(1, 13), rng.randint(1, 3))))
-    if freq != "WEEKLY" and rng.random() < 0.35:
+    if freq != "WEEKLY" and rng.random() < (0.2 if "BYDAY" in "".join(parts) else 0.35):
         days = rng.sample([*range(1, 32), *range(-31, 0)], rng.randint(1, 3))
         parts.append("BYMONTHDAY=" + ",".join(map(str, days)))
     if rng.random() < 0.55:
@@ -35,7 +35,7 @@ def random_rule(rng: random.Random) -> str:
             limit = 5 if freq == "MONTHLY" or "BYMONTH" in ";".join(parts) else 53
             picks = [f"{rng.choice([1, 2, 3, 4, -1, -2, rng.randint(-limit, limit) or 1])}{d}" for d in picks[:2]]
         parts.append("BYDAY=" + ",".join(picks))
-    if len(parts) > 1 and any(p.startswith("BY") for p in parts) and rng.random() < 0.2:
+    if freq != "DAILY" and any(p.startswith("BY") for p in parts) and rng.random() < 0.2:
         parts.append("BYSETPOS=" + ",".join(map(str, rng.sample([1, 2, 3, -1, -2], rng.randint(1, 2)))))
     ending = rng.random()
     if ending < 0.2:

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from rrules.cases import oracle, random_anchor, random_rule
+from tests.rrules.cases import oracle, random_anchor, random_rule
 from todoflow.core import rrule
 
 
