@@ -166,7 +166,7 @@ def test_random_rules_preview_matches_rrulestr(client: Any, alice: ApiUser) -> N
     preview lists exactly what dateutil's rrulestr gives (leap years and month ends included)."""
     rng = random.Random(5545)
     previewed = 0
-    for _ in range(1500):
+    for _ in range(1200):
         text = random_rule(rng)
         anchor = random_anchor(rng)
         anchor = anchor.replace(year=anchor.year + 8)  # in the future, keeping leap days leap
@@ -188,4 +188,4 @@ def test_random_rules_preview_matches_rrulestr(client: Any, alice: ApiUser) -> N
         expected = [d for d in oracle(text, anchor, 500, until=horizon) if d >= start][:limit]
         assert got == [d.isoformat() for d in expected], (text, anchor, start)
         previewed += 1
-    assert previewed > 1100
+    assert previewed > 900

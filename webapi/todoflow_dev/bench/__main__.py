@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from todoflow.core.settings import REPO_ROOT
 
 # Run order: cheap first. A name here without a module yet is skipped with a note.
-BENCHMARKS = ("api", "events", "pipeline", "quality")
+BENCHMARKS = ("api", "events", "pipeline", "quality", "rules")
 DOCS = REPO_ROOT / "docs"
 SECTIONS = DOCS / "benchmarks"
 
