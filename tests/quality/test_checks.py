@@ -206,3 +206,55 @@ def test_failure_is_logged_by_name_with_count_and_sample(
     assert len(failures) == 1
     assert failures[0].startswith("FAILED outbox_not_stuck: 1 offending row(s)")
     assert "event_id" in failures[0]
+
+
+def _rule_series(pg: psycopg.Connection[Any], schedule: dict[str, Any], text: str, dues: list[Any]) -> Any:
+    """A rule-based series (issue 13) whose instances are the given due dates, logged as the pipeline does."""
+    start = schedule["local_today"] - timedelta(days=60)
+    series_id = pg.execute(
+        """INSERT INTO recurring_tasks (user_id, title, recurrence_type, recurrence_interval, start_date,
+               next_due_at, next_index, rrule, created_at, updated_at, last_created_at)
+           VALUES (%s, 'rule', 'weekly', 1, %s, %s, %s, %s, %s, %s, %s) RETURNING id""",
+        (
+            schedule["user_id"],
+            start,
+            schedule["local_today"] + timedelta(days=7),
+            len(dues),
+            text,
+            CREATED,
+            CREATED,
+            CREATED,
+        ),
+    ).fetchone()[0]
+    for due in dues:
+        pg.execute(
+            """WITH made AS (INSERT INTO tasks (user_id, title, due_date, is_recurring, recurring_task_id, notified,
+                                                created_at, updated_at)
+                             VALUES (%s, 'rule', %s, true, %s, true, %s, %s) RETURNING id, user_id)
+               INSERT INTO task_event_log (event_id, task_id, user_id, event_type, event_data, event_timestamp)
+               SELECT gen_random_uuid(), id, user_id, 'recurring-task-due', '{}', %s FROM made""",
+            (schedule["user_id"], due, series_id, CREATED, CREATED, CREATED),
+        )
+    return series_id, start
+
+
+def test_rule_instances_are_checked_against_their_rule(
+    database_url: str, schedule: dict[str, Any], pg: psycopg.Connection[Any]
+) -> None:
+    from todoflow.core import rrule
+
+    text = "FREQ=WEEKLY;BYDAY=MO,TH"
+    start = schedule["local_today"] - timedelta(days=60)
+    on_rule = [d for _, d in rrule.take(rrule.dates(rrule.parse(text), start, start, 0), 8)]
+    series_id, _ = _rule_series(pg, schedule, text, on_rule)
+    outcome = run_suite(AS_OF, database_url=database_url)
+    assert outcome.failed == [], outcome.failed  # the seed-type check skips rule series; the rule check passes
+
+    off = on_rule[-1] + timedelta(days=1)  # a Tuesday or a Friday: not an occurrence
+    pg.execute(
+        "UPDATE tasks SET due_date = %s WHERE recurring_task_id = %s AND due_date = %s", (off, series_id, on_rule[-1])
+    )
+    failed = _failed(database_url)
+    assert set(failed) == {"rule_instances_on_rule"}
+    assert failed["rule_instances_on_rule"].unexpected_count == 1
+    assert failed["rule_instances_on_rule"].sample[0]["due_date"] == off.isoformat()

@@ -8,6 +8,7 @@ values (never from user input).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,6 +17,7 @@ import great_expectations as gx
 from great_expectations.expectations import Expectation
 
 from todoflow.core.recurrence import RECURRENCE_TYPES
+from todoflow.quality.rule_checks import rule_instances
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,8 @@ class Check:
     table: str
     description: str
     expectation: Expectation
+    # A check computed outside SQL (issue 13): the DataFrame GX validates instead of the table.
+    frame: Callable[[str], Any] | None = None
 
 
 def _ts(value: datetime) -> str:
@@ -89,7 +93,7 @@ def build_checks(as_of: datetime, tol: Tolerances) -> list[Check]:
         "(anchor, type, interval, month-end policy) within its end_date",
         _rows(
             """SELECT t.id, t.recurring_task_id, t.due_date FROM (SELECT * FROM {batch}) t
-               JOIN recurring_tasks r ON r.id = t.recurring_task_id
+               JOIN recurring_tasks r ON r.id = t.recurring_task_id AND r.rrule IS NULL AND r.repeat_from = 'due'
                CROSS JOIN LATERAL (SELECT CASE r.recurrence_type
                    WHEN 'daily' THEN (t.due_date - r.start_date) / r.recurrence_interval
                    WHEN 'weekly' THEN (t.due_date - r.start_date) / (7 * r.recurrence_interval)
@@ -183,7 +187,18 @@ def build_checks(as_of: datetime, tol: Tolerances) -> list[Check]:
             "created instances and logged events do not reconcile",
         ),
     )
-    return [Check(name, table, description, expectation) for name, table, description, expectation in checks]
+    built = [Check(name, table, description, expectation) for name, table, description, expectation in checks]
+    built.append(
+        Check(
+            "rule_instances_on_rule",
+            "tasks",
+            "every task of an RRULE series is due on an occurrence of its rule (from its start date, within "
+            "COUNT, UNTIL and end_date)",
+            gx.expectations.ExpectColumnValuesToBeInSet(column="on_rule", value_set=[True]),
+            frame=rule_instances,
+        )
+    )
+    return built
 
 
 def check_names() -> list[str]:
