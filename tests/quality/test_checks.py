@@ -258,3 +258,23 @@ def test_rule_instances_are_checked_against_their_rule(
     assert set(failed) == {"rule_instances_on_rule"}
     assert failed["rule_instances_on_rule"].unexpected_count == 1
     assert failed["rule_instances_on_rule"].sample[0]["due_date"] == off.isoformat()
+
+
+def test_completion_series_waiting_on_its_open_instance_is_not_behind(
+    database_url: str, schedule: dict[str, Any], pg: psycopg.Connection[Any]
+) -> None:
+    due = schedule["local_today"] - timedelta(days=10)
+    series_id = pg.execute(
+        """INSERT INTO recurring_tasks (user_id, title, recurrence_type, recurrence_interval, start_date,
+               next_due_at, repeat_from, created_at, updated_at)
+           VALUES (%s, 'plants', 'daily', 7, %s, %s, 'completion', %s, %s) RETURNING id""",
+        (schedule["user_id"], due, due, CREATED, CREATED),
+    ).fetchone()[0]
+    failed = _failed(database_url, only=["recurring_not_behind"])
+    assert set(failed) == {"recurring_not_behind"}  # its first instance was never created: behind
+    pg.execute(
+        """INSERT INTO tasks (user_id, title, due_date, is_recurring, recurring_task_id, notified, created_at,
+                              updated_at) VALUES (%s, 'plants', %s, true, %s, true, %s, %s)""",
+        (schedule["user_id"], due, series_id, CREATED, CREATED),
+    )
+    assert _failed(database_url, only=["recurring_not_behind"]) == {}  # open and overdue: the user's to do

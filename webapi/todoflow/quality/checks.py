@@ -82,7 +82,10 @@ def build_checks(as_of: datetime, tol: Tolerances) -> list[Check]:
         _rows(
             f"""SELECT r.id, r.next_due_at FROM (SELECT * FROM {{batch}}) r JOIN users u ON u.id = r.user_id
                 WHERE r.is_active AND r.created_at < {expansion_cutoff}
-                  AND r.next_due_at <= ({expansion_cutoff} AT TIME ZONE u.timezone)::date""",
+                  AND r.next_due_at <= ({expansion_cutoff} AT TIME ZONE u.timezone)::date
+                  -- a completion-based series waits on its open instance (issue 13): behind only without it
+                  AND (r.repeat_from = 'due' OR NOT EXISTS (
+                      SELECT 1 FROM tasks t WHERE t.recurring_task_id = r.id AND t.due_date = r.next_due_at))""",
             "expansion missed: next_due_at not after the as-of date minus the lag",
         ),
     )
