@@ -47,7 +47,10 @@ def _create(client: Any, user: ApiUser, **overrides: Any) -> dict[str, Any]:
 
 def test_create_matches_the_seed(client: Any, alice: ApiUser, pg: psycopg.Connection[Any]) -> None:
     created = _create(client, alice, **FUTURE_WEEKLY)
-    assert set(created) == SEED_FIELDS
+    # Issue 13 adds the rule, what the next instance counts from, and the English description.
+    assert set(created) == SEED_FIELDS | {"rrule", "repeat_from", "recurrence_description"}
+    assert created["rrule"] is None and created["repeat_from"] == "due"
+    assert created["recurrence_description"] == "weekly"
     assert {k: created[k] for k in FUTURE_WEEKLY} == FUTURE_WEEKLY
     assert created["user_id"] == alice.id
     assert created["next_due_at"] == "2030-01-07" and created["is_active"] is True

@@ -304,3 +304,73 @@ def test_a_series_created_after_its_start_date_passes_every_check(
     days = (schedule["local_today"] - created_day).days
     assert sorted(dates) == [created_day + timedelta(days=n) for n in range(days + 1)]
     assert _failed(database_url) == {}
+def _rule_series(pg: psycopg.Connection[Any], schedule: dict[str, Any], text: str, dues: list[Any]) -> Any:
+    """A rule-based series (issue 13) whose instances are the given due dates, logged as the pipeline does."""
+    start = schedule["local_today"] - timedelta(days=60)
+    series_id = pg.execute(
+        """INSERT INTO recurring_tasks (user_id, title, recurrence_type, recurrence_interval, start_date,
+               next_due_at, next_index, rrule, created_at, updated_at, last_created_at)
+           VALUES (%s, 'rule', 'weekly', 1, %s, %s, %s, %s, %s, %s, %s) RETURNING id""",
+        (
+            schedule["user_id"],
+            start,
+            schedule["local_today"] + timedelta(days=7),
+            len(dues),
+            text,
+            CREATED,
+            CREATED,
+            CREATED,
+        ),
+    ).fetchone()[0]
+    for due in dues:
+        pg.execute(
+            """WITH made AS (INSERT INTO tasks (user_id, title, due_date, is_recurring, recurring_task_id, notified,
+                                                created_at, updated_at)
+                             VALUES (%s, 'rule', %s, true, %s, true, %s, %s) RETURNING id, user_id)
+               INSERT INTO task_event_log (event_id, task_id, user_id, event_type, event_data, event_timestamp)
+               SELECT gen_random_uuid(), id, user_id, 'recurring-task-due', '{}', %s FROM made""",
+            (schedule["user_id"], due, series_id, CREATED, CREATED, CREATED),
+        )
+    return series_id, start
+
+
+def test_rule_instances_are_checked_against_their_rule(
+    database_url: str, schedule: dict[str, Any], pg: psycopg.Connection[Any]
+) -> None:
+    from todoflow.core import rrule
+
+    text = "FREQ=WEEKLY;BYDAY=MO,TH"
+    start = schedule["local_today"] - timedelta(days=60)
+    on_rule = [d for _, d in rrule.take(rrule.dates(rrule.parse(text), start, start, 0), 8)]
+    series_id, _ = _rule_series(pg, schedule, text, on_rule)
+    outcome = run_suite(AS_OF, database_url=database_url)
+    assert outcome.failed == [], outcome.failed  # the seed-type check skips rule series; the rule check passes
+
+    off = on_rule[-1] + timedelta(days=1)  # a Tuesday or a Friday: not an occurrence
+    pg.execute(
+        "UPDATE tasks SET due_date = %s WHERE recurring_task_id = %s AND due_date = %s", (off, series_id, on_rule[-1])
+    )
+    failed = _failed(database_url)
+    assert set(failed) == {"rule_instances_on_rule"}
+    assert failed["rule_instances_on_rule"].unexpected_count == 1
+    assert failed["rule_instances_on_rule"].sample[0]["due_date"] == off.isoformat()
+
+
+def test_completion_series_waiting_on_its_open_instance_is_not_behind(
+    database_url: str, schedule: dict[str, Any], pg: psycopg.Connection[Any]
+) -> None:
+    due = schedule["local_today"] - timedelta(days=10)
+    series_id = pg.execute(
+        """INSERT INTO recurring_tasks (user_id, title, recurrence_type, recurrence_interval, start_date,
+               next_due_at, repeat_from, created_at, updated_at)
+           VALUES (%s, 'plants', 'daily', 7, %s, %s, 'completion', %s, %s) RETURNING id""",
+        (schedule["user_id"], due, due, CREATED, CREATED),
+    ).fetchone()[0]
+    failed = _failed(database_url, only=["recurring_not_behind"])
+    assert set(failed) == {"recurring_not_behind"}  # its first instance was never created: behind
+    pg.execute(
+        """INSERT INTO tasks (user_id, title, due_date, is_recurring, recurring_task_id, notified, created_at,
+                              updated_at) VALUES (%s, 'plants', %s, true, %s, true, %s, %s)""",
+        (schedule["user_id"], due, series_id, CREATED, CREATED),
+    )
+    assert _failed(database_url, only=["recurring_not_behind"]) == {}  # open and overdue: the user's to do

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import RowMapping, Table, case, delete, false, func, insert, select, true, update
 from sqlalchemy.orm import Session
 
-from todoflow.api import errors, task_store
+from todoflow.api import errors, series, task_store
 from todoflow.core.models import RecurringTask, User
 from todoflow.core.recurrence import first_index_on_or_after, occurrence
 
@@ -33,6 +33,8 @@ COLUMNS = (
     recurring.c.is_active,
     recurring.c.created_at,
     recurring.c.updated_at,
+    recurring.c.rrule,
+    recurring.c.repeat_from,
 )
 
 
@@ -44,6 +46,11 @@ def get(session: Session, user_id: uuid.UUID, rid: uuid.UUID) -> RowMapping | No
     return session.execute(select(*COLUMNS).where(*_owned(user_id, rid))).mappings().first()
 
 
+def get_with_timezone(session: Session, user_id: uuid.UUID, rid: uuid.UUID) -> RowMapping | None:
+    stmt = select(*COLUMNS, users.c.timezone).join(users, users.c.id == recurring.c.user_id)
+    return session.execute(stmt.where(*_owned(user_id, rid))).mappings().first()
+
+
 def create(session: Session, user_id: uuid.UUID, fields: dict[str, Any]) -> RowMapping:
     """First due on the first occurrence on or after today in the owner's time zone (the creation policy).
 
@@ -51,6 +58,10 @@ def create(session: Session, user_id: uuid.UUID, fields: dict[str, Any]) -> RowM
     never gets occurrences before the day it was created. One whose end_date is already behind it is
     created inactive.
     """
+    if fields.get("rrule") is not None:
+        # Rule-based (issue 13): first due on its first occurrence on or after its creation day.
+        stmt = insert(recurring).values(user_id=user_id, **series.rule_fields(session, user_id, fields))
+        return session.execute(stmt.returning(*COLUMNS)).mappings().one()
     zone = session.execute(select(users.c.timezone).where(users.c.id == user_id)).scalar_one()
     rule = (fields["start_date"], fields["recurrence_type"], fields["recurrence_interval"])
     index = first_index_on_or_after(*rule, datetime.now(ZoneInfo(zone)).date())
@@ -100,6 +111,12 @@ def resume(session: Session, user_id: uuid.UUID, rid: uuid.UUID) -> RowMapping |
     row = session.execute(stmt).mappings().first()
     if row is None or row["is_active"]:
         return row
+    if row["repeat_from"] == "completion" or row["rrule"] is not None:  # issue 13
+        moved = series.resume_completion(row) if row["repeat_from"] == "completion" else series.resume_rule(row)
+        resumed = (
+            update(recurring).where(recurring.c.id == rid).values(is_active=true(), updated_at=func.now(), **moved)
+        )
+        return session.execute(resumed.returning(*COLUMNS)).mappings().one()
     today = datetime.now(ZoneInfo(row["timezone"])).date()
     rule = (row["start_date"], row["recurrence_type"], row["recurrence_interval"])
     index = max(row["next_index"], first_index_on_or_after(*rule, today))

@@ -134,7 +134,10 @@ def set_completed(session: Session, user_id: uuid.UUID, task_id: int, completed:
     row = session.execute(COMPLETE if completed else REOPEN, params).mappings().first()
     if row is None:
         return get(session, user_id, task_id)
-    return _emit(session, TASK_COMPLETED if completed else TASK_UPDATED, row)
+    _emit(session, TASK_COMPLETED if completed else TASK_UPDATED, row)
+    if completed and row["recurring_task_id"] is not None:
+        _instance_done(session, row, row["completed_at"])
+    return row
 
 
 def delete(session: Session, user_id: uuid.UUID, task_id: int) -> bool:
@@ -145,7 +148,17 @@ def delete(session: Session, user_id: uuid.UUID, task_id: int) -> bool:
     if row is None:
         return False
     _emit(session, TASK_DELETED, row)
+    if not row["completed"] and row["recurring_task_id"] is not None:
+        # Deleting the open instance of a completion-based series skips it, as if completed now.
+        _instance_done(session, row, row["deleted_at"])
     return True
+
+
+def _instance_done(session: Session, row: RowMapping, at: Any) -> None:
+    """Repeat from completion (issue 13): the series module creates the next instance, if this was the open one."""
+    from todoflow.api import series  # series creates tasks with this module's columns and events
+
+    series.instance_done(session, row, at)
 
 
 def detach_from_series(session: Session, user_id: uuid.UUID, recurring_task_id: uuid.UUID) -> int:

@@ -101,8 +101,14 @@ class RecurringTask(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _created()
+    # Issue 13: an RFC 5545 RRULE (normalised; core/rrule.py) for rule-based series, NULL for the seed's types
+    # (recurrence_type/interval then hold the rule's FREQ and INTERVAL); and what the next due date counts from.
+    rrule: Mapped[str | None] = mapped_column(Text, nullable=True)
+    repeat_from: Mapped[str] = mapped_column(String(10), nullable=False, server_default="due")
 
     __table_args__ = (
+        CheckConstraint("repeat_from IN ('due', 'completion')", name="repeat_from_known"),
+        CheckConstraint("rrule IS NULL OR length(rrule) <= 500", name="rrule_length"),
         CheckConstraint("recurrence_type IN ('daily', 'weekly', 'monthly', 'yearly')", name="recurrence_type_known"),
         CheckConstraint(f"recurrence_interval BETWEEN 1 AND {MAX_INTERVAL}", name="interval_range"),
         CheckConstraint("end_date IS NULL OR end_date >= start_date", name="end_after_start"),

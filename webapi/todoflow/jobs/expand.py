@@ -45,6 +45,7 @@ from typing import Any
 
 import psycopg
 
+from todoflow.jobs.expand_rules import expand_rules
 from todoflow.jobs.guards import known_zones, local_date, log_skipped, series_problem
 from todoflow.jobs.options import add_as_of, positive_int
 from todoflow.jobs.reporting import report
@@ -69,6 +70,8 @@ _LOCAL_AS_OF = local_date("%(as_of)s::timestamptz", "u.timezone")
 _LATEST_LOCAL_DATE = f"(((%(as_of)s::timestamptz AT TIME ZONE 'UTC') + interval '{MAX_UTC_OFFSET_HOURS} hours')::date)"
 _DUE = f"""r.is_active AND r.next_due_at <= {_LATEST_LOCAL_DATE} AND {shard_predicate("r.id")}
            AND {series_problem()} IS NULL AND r.next_due_at <= {_LOCAL_AS_OF}"""
+# Issue 13: rule-based and completion-based series are expanded by expand_rules.py instead.
+_DUE += " AND r.rrule IS NULL AND r.repeat_from = 'due'"
 
 # The series of the shard that might be due but cannot be processed: skipped, logged and counted.
 SKIPPED = f"""
@@ -273,6 +276,7 @@ def expand(
             result.chunks += 1
             _expand_chunk(conn, params | {"lo": lo, "hi": hi}, result)
             lo = hi
+        expand_rules(conn, params, result)
     return result
 
 

@@ -69,9 +69,10 @@ def local_date(instant: str, zone: str, zones: str = ZONES_PARAM) -> str:
 def series_problem(r: str = "r", u: str = "u", zones: str = ZONES_PARAM) -> str:
     """SQL: why series r (owner u) cannot be expanded, or NULL when it can.
 
-    A consistent series has next_index <= (next_due_at - start_date) / (interval x the fewest days of one
-    step): occurrence n lies at least n steps after the anchor. A larger index is corrupt and would make
-    the statement overflow (next_index + cap, n x interval, a date past the year 5874897).
+    A consistent seed-type series has next_index <= (next_due_at - start_date) / (interval x the fewest days
+    of one step): occurrence n lies at least n steps after the anchor. A larger index is corrupt and would make
+    the statement overflow (next_index + cap, n x interval, a date past the year 5874897). A rule-based series
+    (rrule) is computed in Python from its rule, not by that arithmetic, so the index bound does not apply.
     """
     min_days = _MIN_DAYS_PER_STEP.format(r=r)
     return f"""(CASE
@@ -79,7 +80,8 @@ def series_problem(r: str = "r", u: str = "u", zones: str = ZONES_PARAM) -> str:
         WHEN NOT (isfinite({r}.start_date) AND isfinite({r}.next_due_at) AND isfinite({r}.created_at))
             THEN 'infinite start_date, next_due_at or created_at'
         WHEN {r}.recurrence_interval < 1 THEN 'recurrence_interval below 1'
-        WHEN {r}.next_index > ({r}.next_due_at - {r}.start_date) / ({r}.recurrence_interval * {min_days})
+        WHEN {r}.rrule IS NULL
+             AND {r}.next_index > ({r}.next_due_at - {r}.start_date) / ({r}.recurrence_interval * {min_days})
             THEN 'next_index ' || {r}.next_index || ' does not match next_due_at'
     END)"""
 

@@ -8,6 +8,7 @@ values (never from user input).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from great_expectations.expectations import Expectation
 
 from todoflow.core.recurrence import RECURRENCE_TYPES
 from todoflow.jobs.guards import ZONES_VIEW, local_date, series_problem, task_problem, zone_known
+from todoflow.quality.rule_checks import rule_instances
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,8 @@ class Check:
     table: str
     description: str
     expectation: Expectation
+    # A check computed outside SQL (issue 13): the DataFrame GX validates instead of the table.
+    frame: Callable[[str], Any] | None = None
 
 
 # The jobs' own predicates (jobs/guards.py) over the tables as they are: the checks and the jobs agree.
@@ -85,7 +89,10 @@ def build_checks(as_of: datetime, tol: Tolerances) -> list[Check]:
             f"""SELECT r.id, r.next_due_at FROM (SELECT * FROM {{batch}}) r JOIN users u ON u.id = r.user_id
                 WHERE r.is_active AND r.created_at < {expansion_cutoff}
                   AND {_SERIES_PROBLEM} IS NULL
-                  AND r.next_due_at <= {local_date(expansion_cutoff, "u.timezone", ZONES_VIEW)}""",
+                  AND r.next_due_at <= {local_date(expansion_cutoff, "u.timezone", ZONES_VIEW)}
+                  -- a completion-based series waits on its open instance (issue 13): behind only without it
+                  AND (r.repeat_from = 'due' OR NOT EXISTS (
+                      SELECT 1 FROM tasks t WHERE t.recurring_task_id = r.id AND t.due_date = r.next_due_at))""",
             "expansion missed: next_due_at not after the as-of date minus the lag",
         ),
     )
@@ -96,7 +103,7 @@ def build_checks(as_of: datetime, tol: Tolerances) -> list[Check]:
         "(anchor, type, interval, month-end policy) within its end_date",
         _rows(
             """SELECT t.id, t.recurring_task_id, t.due_date FROM (SELECT * FROM {batch}) t
-               JOIN recurring_tasks r ON r.id = t.recurring_task_id
+               JOIN recurring_tasks r ON r.id = t.recurring_task_id AND r.rrule IS NULL AND r.repeat_from = 'due'
                CROSS JOIN LATERAL (SELECT CASE WHEN isfinite(t.due_date) AND isfinite(r.start_date) THEN
                    CASE r.recurrence_type
                    WHEN 'daily' THEN (t.due_date - r.start_date) / r.recurrence_interval
@@ -213,7 +220,18 @@ def build_checks(as_of: datetime, tol: Tolerances) -> list[Check]:
             "rows the jobs skip: fix or remove them (each is logged by the job that skipped it)",
         ),
     )
-    return [Check(name, table, description, expectation) for name, table, description, expectation in checks]
+    built = [Check(name, table, description, expectation) for name, table, description, expectation in checks]
+    built.append(
+        Check(
+            "rule_instances_on_rule",
+            "tasks",
+            "every task of an RRULE series is due on an occurrence of its rule (from its start date, within "
+            "COUNT, UNTIL and end_date)",
+            gx.expectations.ExpectColumnValuesToBeInSet(column="on_rule", value_set=[True]),
+            frame=rule_instances,
+        )
+    )
+    return built
 
 
 def check_names() -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import uuid
@@ -72,6 +73,9 @@ def run_suite(
     batches: dict[str, Any] = {}
     outcome = SuiteResult(run_id=uuid.uuid4(), as_of=as_of)
     for check in checks:
+        if check.frame is not None:
+            outcome.results.append(_evaluate_frame(context, check, url))
+            continue
         if check.table not in batches:
             asset = source.add_table_asset(check.table, table_name=check.table)
             batches[check.table] = asset.add_batch_definition_whole_table(f"{check.table}-all").get_batch()
@@ -79,6 +83,21 @@ def run_suite(
     store(outcome, url)
     report(outcome)
     return outcome
+
+
+def _evaluate_frame(context: Any, check: Check, url: str) -> CheckResult:
+    """A computed check (issue 13's rule check): GX validates the DataFrame it builds; the sample shows the
+    offending rows (those whose on_rule is false)."""
+    assert check.frame is not None
+    frame = check.frame(url)
+    asset = context.data_sources.add_or_update_pandas(f"{check.name}-source").add_dataframe_asset(name=check.name)
+    definition = asset.add_batch_definition_whole_dataframe(f"{check.name}-all")
+    result = _evaluate(definition.get_batch(batch_parameters={"dataframe": frame}), check)
+    if result.success or result.unexpected_count == 0:
+        return result
+    offending = frame[~frame["on_rule"]].head(5).to_dict(orient="records")
+    rows = [{key: str(value) for key, value in row.items()} for row in offending]
+    return dataclasses.replace(result, sample=rows)
 
 
 def _evaluate(batch: Any, check: Check) -> CheckResult:

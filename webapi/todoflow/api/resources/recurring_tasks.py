@@ -9,11 +9,13 @@ from apiflask import APIBlueprint
 from flask_jwt_extended import jwt_required
 from marshmallow import RAISE
 
-from todoflow.api import errors, quotas, recurring_store, write_limit
+from todoflow.api import errors, quotas, recurring_store, series, write_limit
 from todoflow.api.dump import output
 from todoflow.api.extensions import db
 from todoflow.api.openapi import operation
 from todoflow.api.schemas.recurring import (
+    OccurrencesOut,
+    OccurrencesQuery,
     RecurringQuery,
     RecurringTaskIn,
     RecurringTaskOut,
@@ -28,7 +30,7 @@ bp = APIBlueprint("recurring_tasks", __name__, url_prefix="/api/recurring-tasks"
 def _found(row: Any) -> Any:
     if row is None:
         raise errors.not_found("recurring task")
-    return row
+    return series.present(row)
 
 
 @bp.post("")
@@ -49,7 +51,7 @@ def create_recurring_task(data: dict[str, Any]) -> Any:
     quotas.ensure_room(db.session, owner, "active_series")
     row = recurring_store.create(db.session, owner, data)
     db.session.commit()
-    return row
+    return series.present(row)
 
 
 @bp.get("")
@@ -58,7 +60,7 @@ def create_recurring_task(data: dict[str, Any]) -> Any:
 @bp.input(RecurringQuery, location="query", arg_name="query", unknown=RAISE)
 @output(bp, RecurringTaskPage)
 def list_recurring_tasks(query: dict[str, Any]) -> Any:
-    return recurring_store.page(db.session, current_user_id(), query)
+    return series.present_page(recurring_store.page(db.session, current_user_id(), query))
 
 
 @bp.get("/<uuid:rid>")
@@ -129,3 +131,22 @@ def resume_recurring_task(rid: uuid.UUID) -> Any:
     row = _found(recurring_store.resume(db.session, owner, rid))
     db.session.commit()
     return row
+
+
+@bp.get("/<uuid:rid>/occurrences")
+@operation(
+    bp,
+    "Preview upcoming due dates",
+    description="Due dates on or after `from` (default today in your time zone), at most `limit` (1-366, "
+    "default 10), respecting COUNT, UNTIL and end_date; creates nothing. A completion-based series shows the "
+    "dates it gets if each instance is completed on its due date.",
+)
+@jwt_required()
+@bp.input(OccurrencesQuery, location="query", arg_name="query", unknown=RAISE)
+@output(bp, OccurrencesOut)
+def preview_occurrences(rid: uuid.UUID, query: dict[str, Any]) -> Any:
+    row = recurring_store.get_with_timezone(db.session, current_user_id(), rid)
+    if row is None:
+        raise errors.not_found("recurring task")
+    day = query.get("from_") or series.local_today(row["timezone"])
+    return {"recurring_task_id": rid, "from_": day, "occurrences": series.preview(row, day, query["limit"])}

@@ -10,7 +10,10 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from todoflow.api.fields import JsonInteger, Text, description, limit, offset, priority_id, sort_order, title
 from todoflow.api.schemas.common import Page
+from todoflow.core import rrule as rrule_rules
 from todoflow.core.models import MAX_INTERVAL, RECURRENCE_TYPES
+
+REPEAT_FROM = ("due", "completion")
 
 # Series start and end within these bounds keep the expansion's work per series bounded.
 FIRST_DATE = date(2000, 1, 1)
@@ -30,19 +33,51 @@ class RecurringTaskIn(Schema):
     title = title()
     description = description()
     priority_id = priority_id(load_default=2)
-    recurrence_type = Text(required=True, validate=validate.OneOf(RECURRENCE_TYPES))
+    recurrence_type = Text(
+        validate=validate.OneOf(RECURRENCE_TYPES), metadata={"description": "with recurrence_interval, or give rrule"}
+    )
     recurrence_interval = JsonInteger(
-        required=True,
         validate=validate.Range(min=1, max=MAX_INTERVAL),
         metadata={"description": "every N days, weeks, months or years"},
     )
     start_date = series_date(required=True)
     end_date = series_date(load_default=None, allow_none=True)
+    rrule = Text(
+        validate=validate.Length(min=1, max=rrule_rules.MAX_LENGTH),
+        metadata={
+            "description": "an RFC 5545 RRULE value (FREQ, INTERVAL, BYDAY, BYMONTHDAY, BYMONTH, BYSETPOS, COUNT, "
+            "UNTIL as a date, WKST) instead of recurrence_type/recurrence_interval; DTSTART is start_date",
+            "example": "FREQ=WEEKLY;BYDAY=MO,TH",
+        },
+    )
+    repeat_from = Text(
+        load_default="due",
+        validate=validate.OneOf(REPEAT_FROM),
+        metadata={"description": "due: on schedule; completion: the next instance counts from completing this one"},
+    )
 
     @validates_schema
     def _end_after_start(self, data: dict[str, Any], **_kwargs: Any) -> None:
         if data.get("end_date") is not None and data["end_date"] < data["start_date"]:
             raise ValidationError("Must not be before start_date.", "end_date")
+
+    @validates_schema(skip_on_field_errors=True)
+    def _one_form(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        """Either rrule or recurrence_type with recurrence_interval; a rule must parse and have an occurrence."""
+        seed = [name for name in ("recurrence_type", "recurrence_interval") if name in data]
+        if "rrule" in data:
+            if seed:
+                raise ValidationError(f"Give either rrule or {' and '.join(seed)}, not both.", "rrule")
+            try:
+                rule = rrule_rules.parse(data["rrule"])
+                rrule_rules.check(rule, data["start_date"])
+            except rrule_rules.RuleError as exc:
+                raise ValidationError({exc.part: [exc.message]}, "rrule") from None
+            return
+        missing = {name: ["Missing data for required field (or give rrule)."] for name in
+                   ("recurrence_type", "recurrence_interval") if name not in data}  # fmt: skip
+        if missing:
+            raise ValidationError(missing)
 
 
 class RecurringTaskUpdate(Schema):
@@ -70,8 +105,10 @@ class RecurringTaskOut(Schema):
     title = fields.String(required=True)
     description = fields.String(required=True)
     priority_id = fields.Integer(required=True, allow_none=True)
-    recurrence_type = fields.String(required=True, metadata={"enum": list(RECURRENCE_TYPES)})
-    recurrence_interval = fields.Integer(required=True)
+    recurrence_type = fields.String(
+        required=True, allow_none=True, metadata={"enum": [*RECURRENCE_TYPES, None], "description": "null with rrule"}
+    )
+    recurrence_interval = fields.Integer(required=True, allow_none=True, metadata={"description": "null with rrule"})
     start_date = fields.Date(required=True)
     end_date = fields.Date(required=True, allow_none=True)
     last_created_at = fields.DateTime(required=True, allow_none=True)
@@ -79,7 +116,25 @@ class RecurringTaskOut(Schema):
     is_active = fields.Boolean(required=True)
     created_at = fields.DateTime(required=True)
     updated_at = fields.DateTime(required=True)
+    rrule = fields.String(
+        required=True, allow_none=True, metadata={"description": "normalised; null for the seed types"}
+    )
+    repeat_from = fields.String(required=True, metadata={"enum": list(REPEAT_FROM)})
+    recurrence_description = fields.String(
+        required=True, metadata={"description": "short English, e.g. 'every 2 weeks on Monday and Thursday'"}
+    )
 
 
 class RecurringTaskPage(Page):
     items = fields.List(fields.Nested(RecurringTaskOut), required=True)
+
+
+class OccurrencesQuery(Schema):
+    from_ = series_date(data_key="from")  # default: today in the owner's time zone
+    limit = limit(default=10, maximum=366)
+
+
+class OccurrencesOut(Schema):
+    recurring_task_id = fields.UUID(required=True)
+    from_ = fields.Date(required=True, data_key="from")
+    occurrences = fields.List(fields.Date(), required=True)
