@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def print_banner() -> None:
-    from todoflow_dev.devstack import airflow
+    from todoflow_dev.devstack import airflow, metrics
 
     database_url = os.environ.get("DATABASE_URL") or LOCAL_DATABASE_URL
     print(
@@ -52,6 +52,8 @@ todoflow local stack (state and logs under {DEV_DIR}):
   Kafka        127.0.0.1:{LOCAL_KAFKA_PORT}   (KRaft, one node)
   Airflow UI   {airflow.API_URL}   user {airflow.ADMIN_USER}  password {airflow.admin_password()}
   REST API     {services.API_URL}   (docs: {services.API_URL}/docs)
+  Prometheus   {metrics.PROMETHEUS_URL}   (StatsD in: udp 127.0.0.1:{metrics.STATSD_UDP_PORT}; HTTP API, e.g.
+               {metrics.PROMETHEUS_URL}/api/v1/query?query=todoflow_api_requests_total)
 Stop everything with `make down`.
 """.rstrip()
     )

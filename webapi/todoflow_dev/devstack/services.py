@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from todoflow_dev.devstack import airflow, api, kafka, postgres, procs, relay
+from todoflow_dev.devstack import airflow, api, kafka, metrics, postgres, procs, relay
 
 API_PORT = 8000
 API_URL = f"http://127.0.0.1:{API_PORT}"
@@ -38,6 +38,7 @@ START: dict[str, Callable[[], None]] = {
     "api": lambda: api.start(API_PORT),
     "relay": relay.start,
     "airflow": airflow.start,
+    "metrics": metrics.start,
 }
 STOP: dict[str, Callable[[], bool]] = {
     "postgres": postgres.stop,
@@ -45,6 +46,7 @@ STOP: dict[str, Callable[[], bool]] = {
     "api": api.stop,
     "relay": relay.stop,
     "airflow": airflow.stop,
+    "metrics": metrics.stop,
 }
 RUNNING: dict[str, Callable[[], bool]] = {
     "postgres": postgres.is_running,
@@ -52,6 +54,7 @@ RUNNING: dict[str, Callable[[], bool]] = {
     "api": lambda: api.is_running(API_PORT),
     "relay": relay.is_running,
     "airflow": airflow.is_running,
+    "metrics": metrics.is_running,
 }
 ORDER: tuple[str, ...] = tuple(START)
 
