@@ -14,11 +14,11 @@ from todoflow_dev.monitoring.emitted import scan
 # Airflow's own metrics that the dashboards and alerts use (Airflow emits them; we only map them).
 AIRFLOW_NAMES = [
     "airflow.scheduler_heartbeat",
-    "airflow.dagrun.duration.success.todoflow_recurrence_expansion",
-    "airflow.dagrun.duration.failed.todoflow_recurrence_expansion",
-    "airflow.dag.todoflow_recurrence_expansion.expand.duration",
-    "airflow.ti.finish.todoflow_recurrence_expansion.expand.success",
-    "airflow.ti_failures",
+    "airflow.dagrun.duration.success,dag_id=recurrence_expansion",
+    "airflow.dagrun.duration.failed,dag_id=recurrence_expansion",
+    "airflow.task.duration,dag_id=recurrence_expansion,task_id=expand",
+    "airflow.ti.finish,dag_id=recurrence_expansion,task_id=expand,state=success",
+    "airflow.ti_failures,dag_id=recurrence_expansion,task_id=expand",
 ]
 
 
@@ -139,10 +139,13 @@ LABELLED = [
     ("todoflow.delivery.oldest_pending_age_seconds:30|g", "todoflow_delivery_oldest_pending_age_seconds 30"),
     ("airflow.scheduler_heartbeat:1|c", "airflow_scheduler_heartbeat_total 1"),
     (
-        "airflow.dagrun.duration.failed.todoflow_due_date_sweep:2000|ms",
-        'airflow_dagrun_duration_seconds_bucket{dag_id="todoflow_due_date_sweep",state="failed",le="5"} 1',
+        "airflow.dagrun.duration.failed,dag_id=due_date_sweep:2000|ms",
+        'airflow_dagrun_duration_seconds_bucket{dag_id="due_date_sweep",state="failed",le="5"} 1',
     ),
-    ("airflow.ti_failures:1|c", "airflow_ti_failures_total 1"),
+    (
+        "airflow.ti_failures,dag_id=due_date_sweep,task_id=sweep:1|c",
+        'airflow_ti_failures_total{dag_id="due_date_sweep",task_id="sweep"} 1',
+    ),
 ]
 
 

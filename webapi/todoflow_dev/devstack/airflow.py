@@ -73,6 +73,8 @@ def airflow_env(metadata_db: str = METADATA_DB, base: dict[str, str] | None = No
             "AIRFLOW__METRICS__STATSD_HOST": "127.0.0.1",
             "AIRFLOW__METRICS__STATSD_PORT": "8125",
             "AIRFLOW__METRICS__STATSD_PREFIX": "airflow",
+            # dag_id/task_id/state as tags, which statsd_exporter turns into labels (helm-values/monitoring).
+            "AIRFLOW__METRICS__STATSD_INFLUXDB_ENABLED": "True",
             "PYTHONPATH": os.pathsep.join(p for p in (str(REPO_ROOT / "webapi"), env.get("PYTHONPATH", "")) if p),
         }
     )

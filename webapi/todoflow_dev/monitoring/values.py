@@ -45,6 +45,8 @@ def airflow_statsd(mappings_file: Path, exporter_version: str) -> dict[str, Any]
     return {
         "images": {"statsd": {"tag": exporter_version}},
         "statsd": {"enabled": True, "overrideMappings": mappings["mappings"]},
+        # Airflow 3 names carry no dag_id/task_id; as InfluxDB-style tags the exporter makes them labels.
+        "config": {"metrics": {"statsd_on": "True", "statsd_influxdb_enabled": "True"}},
     }
 
 
