@@ -142,14 +142,18 @@ def _drive_airflow(stack: MetricsStack, env: dict[str, str]) -> None:
     ok = _run_dag("due_date_sweep", logical_date, airflow_env)
     assert ok["state"] == "success", ok.get("log", "")[-3000:]
     missing_db = env["DATABASE_URL"].rsplit("/", 1)[0] + "/todoflow_no_such_database"
+    # The quality DAG against a missing database, without retries (the job DAGs retry for minutes): a failed run.
     failed = _run_dag(
-        "due_date_sweep", logical_date + timedelta(minutes=5), {**airflow_env, "DATABASE_URL": missing_db}
+        "schedule_quality",
+        logical_date,
+        {**airflow_env, "DATABASE_URL": missing_db, "TODOFLOW_QUALITY_RETRIES": "0"},
     )
     assert failed["state"] == "failed", failed.get("log", "")[-3000:]
-    # The scheduler's first loop heartbeats; it exits after --num-runs loops.
+    # A real scheduler heartbeats in its loop; it exits after --num-runs loops and, with the job schedule off,
+    # starts no DAG runs of its own.
     subprocess.run(
         [str(Path(sys.executable).with_name("airflow")), "scheduler", "--num-runs", "2"],
-        env=airflow_env,
+        env={**airflow_env, "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False"},
         capture_output=True,
         timeout=300,
         check=False,
@@ -178,6 +182,7 @@ def _grafana(expr: str) -> str:
 
 
 @pytest.mark.airflow
+@pytest.mark.timeout(1800)
 def test_every_dashboard_panel_and_alert_rule_answers(
     metrics_stack: MetricsStack,
     client: Any,
