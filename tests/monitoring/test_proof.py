@@ -88,8 +88,10 @@ def _wait_published(database_url: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with psycopg.connect(database_url) as conn:
-            row = conn.execute("SELECT count(*), count(*) FILTER (WHERE published_at IS NULL) FROM event_outbox").one()
-        if row[0] > 0 and row[1] == 0:
+            row = conn.execute(
+                "SELECT count(*), count(*) FILTER (WHERE published_at IS NULL) FROM event_outbox"
+            ).fetchone()
+        if row and row[0] > 0 and row[1] == 0:
             return
         time.sleep(0.3)
     raise AssertionError(f"the relay did not publish the outbox within {timeout:.0f}s (outbox {row})")
@@ -113,7 +115,7 @@ def _drive_jobs(env: dict[str, str], stack: MetricsStack, database_url: str) -> 
     _cli(["expand-recurrences", "--as-of", "now"], {**env, "DATABASE_URL": missing_db}, expect=1)
     # Exit 0 or 1: a check may find the freshly made data inconsistent; either way every check reports.
     result = subprocess.run(
-        [sys.executable, "-m", "todoflow.cli", "check-schedules", "--as-of", "now"],
+        [sys.executable, "-m", "todoflow.cli", "check-schedules", "--as-of", datetime.now(UTC).isoformat()],
         env=env,
         capture_output=True,
         text=True,
