@@ -31,7 +31,7 @@ $(STAMP): requirements.lock pyproject.toml
 
 setup: $(STAMP) ## create .venv from the lock file (Python 3.11)
 
-up: $(STAMP) ## start PostgreSQL, Kafka, Airflow and the API on 127.0.0.1; prints URLs and credentials
+up: $(STAMP) metrics-tools ## start PostgreSQL, Kafka, Airflow and the API on 127.0.0.1; prints URLs and credentials
 	$(PY) -m todoflow_dev.devstack up
 
 down: $(STAMP) ## stop every local service started by `make up` or the tests
@@ -50,7 +50,7 @@ lint: $(STAMP) $(ACTIONLINT) ## ruff over the whole repo, actionlint over .githu
 typecheck: $(STAMP) ## mypy over the application package
 	$(VENV)/bin/mypy
 
-test: lint ## ruff, then the whole test suite against real PostgreSQL, Kafka and Airflow
+test: lint metrics-tools ## ruff, then the whole test suite against real PostgreSQL, Kafka and Airflow
 	$(PY) -m pytest
 
 bench: $(STAMP) ## run the benchmarks and rewrite docs/benchmarks.md
@@ -84,3 +84,31 @@ actionlint: $(ACTIONLINT) ## install actionlint (pinned) into $(TOOLS) and print
 
 # The chart tests (tests/deploy) render with helm.
 test: $(HELM)
+# --- Metrics (issue 10): statsd_exporter, Prometheus and promtool, built with `go install` from the Go module
+# proxy at pinned versions into a cache outside the repo that survives clean clones, one dir per tool@version.
+# Prometheus's Go module version v0.3xx.y is Prometheus v3.xx.y. Building Prometheus takes ~9 minutes once.
+STATSD_EXPORTER_VERSION := v0.31.0
+PROMETHEUS_VERSION := v0.316.0
+STATSD_EXPORTER := $(TOOLS)/statsd_exporter-$(STATSD_EXPORTER_VERSION)/statsd_exporter
+PROMETHEUS := $(TOOLS)/prometheus-$(PROMETHEUS_VERSION)/prometheus
+PROMTOOL := $(TOOLS)/prometheus-$(PROMETHEUS_VERSION)/promtool
+
+.PHONY: metrics-tools monitoring rules-test
+
+$(STATSD_EXPORTER):
+	rm -rf $(@D).tmp && GOBIN=$(@D).tmp go install github.com/prometheus/statsd_exporter@$(STATSD_EXPORTER_VERSION)
+	rm -rf $(@D) && mv $(@D).tmp $(@D)
+
+$(PROMETHEUS) $(PROMTOOL) &:
+	rm -rf $(@D).tmp && GOBIN=$(@D).tmp go install github.com/prometheus/prometheus/cmd/prometheus@$(PROMETHEUS_VERSION) \
+		github.com/prometheus/prometheus/cmd/promtool@$(PROMETHEUS_VERSION)
+	rm -rf $(@D) && mv $(@D).tmp $(@D)
+
+metrics-tools: $(STATSD_EXPORTER) $(PROMETHEUS) $(PROMTOOL) ## install statsd_exporter, Prometheus and promtool (cached)
+
+monitoring: $(STAMP) ## regenerate the dashboards and the monitoring helm values from helm-values/monitoring
+	$(PY) -m todoflow_dev.monitoring
+
+rules-test: metrics-tools ## promtool: check and unit-test the alert rules
+	$(PROMTOOL) check rules helm-values/monitoring/todoflow.rules.yml
+	cd helm-values/monitoring && $(PROMTOOL) test rules todoflow.rules.test.yml

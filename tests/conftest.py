@@ -16,6 +16,9 @@ _REPO = Path(__file__).resolve().parents[1]
 os.environ["TODOFLOW_DEV_DIR"] = os.environ.get("TODOFLOW_TEST_DEV_DIR") or str(_REPO / ".dev" / "test")
 os.environ["TODOFLOW_PG_PORT"] = os.environ.get("TODOFLOW_TEST_PG_PORT") or "56432"
 os.environ["TODOFLOW_KAFKA_PORT"] = os.environ.get("TODOFLOW_TEST_KAFKA_PORT") or "60092"
+# StatsD too: metrics of the suite never reach the local stack's exporter (tests that read metrics bind their own).
+os.environ["STATSD_HOST"] = "127.0.0.1"
+os.environ["STATSD_PORT"] = os.environ.get("TODOFLOW_TEST_STATSD_PORT") or "58125"
 
 import psycopg  # noqa: E402
 import pytest  # noqa: E402

@@ -41,9 +41,9 @@ def test_counter_and_timer_per_request(client: Any, alice: ApiUser, statsd_serve
     client.get("/api/tasks/12345", headers=alice.headers)
     client.get("/no/such/route")
     lines = _drain(statsd_server)
-    assert "todoflow.api.requests.tasks.list_tasks.200:1|c" in lines
-    assert "todoflow.api.requests.tasks.get_task.404:1|c" in lines
-    assert "todoflow.api.requests.unmatched.404:1|c" in lines
+    assert "todoflow.api.requests.tasks.list_tasks.GET.200:1|c" in lines
+    assert "todoflow.api.requests.tasks.get_task.GET.404:1|c" in lines
+    assert "todoflow.api.requests.unmatched.GET.404:1|c" in lines
     timers = [line for line in lines if line.startswith("todoflow.api.latency.tasks.list_tasks:")]
     assert len(timers) == 1 and timers[0].endswith("|ms")
     assert float(timers[0].split(":")[1].split("|")[0]) > 0

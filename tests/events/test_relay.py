@@ -14,6 +14,7 @@ from todoflow.core import outbox
 from todoflow.core.event_schemas import validate_event
 from todoflow.core.events import TASK_COMPLETED, TASK_CREATED, TASK_DELETED, TASK_UPDATED, TOPICS
 from todoflow.relay import store
+from todoflow.relay.service import instance_name
 
 from .support import (
     KafkaTail,
@@ -227,7 +228,7 @@ def test_metrics_report_publishing_and_lag(
     wait_until(lambda: 0 in statsd_listener.values("todoflow.relay.outbox.lag", "g"), 10, "lag back to 0")
     assert statsd_listener.values("todoflow.relay.outbox.lag", "g")[0] == 300
     assert sum(statsd_listener.values("todoflow.relay.published", "c")) == 300
-    assert statsd_listener.values("todoflow.relay.leader", "g")[-1] == 1
+    assert statsd_listener.values(f"todoflow.relay.leader.{instance_name()}", "g")[-1] == 1
     assert len(statsd_listener.values("todoflow.relay.batch.duration", "ms")) >= 3
     assert statsd_listener.values("todoflow.relay.batch.size", "g")[:3] == [100, 100, 100]
     assert statsd_listener.values("todoflow.relay.outbox.oldest_age_seconds", "g")

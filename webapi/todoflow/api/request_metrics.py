@@ -1,7 +1,7 @@
 """Per-request StatsD metrics: a counter by endpoint and status, and a latency timer by endpoint.
 
 Names (under STATSD_PREFIX, default "todoflow"):
-  api.requests.<endpoint>.<status>   counter, one per response
+  api.requests.<endpoint>.<method>.<status>   counter, one per response
   api.latency.<endpoint>             timer in milliseconds
 <endpoint> is the Flask endpoint (for example tasks.list_tasks); "unmatched" for unknown routes.
 """
@@ -24,7 +24,7 @@ def _record(response: Response) -> Response:
     if started is not None:
         endpoint = request.endpoint or "unmatched"
         pipe = statsd().pipeline()
-        pipe.incr(f"api.requests.{endpoint}.{response.status_code}")
+        pipe.incr(f"api.requests.{endpoint}.{request.method}.{response.status_code}")
         pipe.timing(f"api.latency.{endpoint}", (time.perf_counter() - started) * 1000.0)
         pipe.send()
     return response

@@ -151,6 +151,8 @@ def report(outcome: SuiteResult) -> None:
         status = "pass" if result.success else "fail"
         client.incr(f"quality.{result.name}.{status}")
         client.gauge(f"quality.{result.name}.unexpected", result.unexpected_count)
+        # The last result as a gauge (1 passed, 0 failed): what a dashboard shows and an alert watches.
+        client.gauge(f"quality.{result.name}.result", 1 if result.success else 0)
         if result.success:
             log.info("PASSED %s", result.name)
         else:

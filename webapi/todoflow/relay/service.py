@@ -9,6 +9,9 @@ anywhere in between re-sends at most one batch (a duplicate, never a gap).
 from __future__ import annotations
 
 import logging
+import os
+import re
+import socket
 import time
 from typing import Any
 
@@ -25,7 +28,7 @@ from todoflow.relay.publisher import Publisher
 log = logging.getLogger(__name__)
 
 # Metric names (prefixed with STATSD_PREFIX, default "todoflow."); listed in README.
-M_LEADER = "relay.leader"
+M_LEADER = "relay.leader"  # + ".<instance>": each relay reports its own gauge, so a dashboard shows which leads
 M_LAG = "relay.outbox.lag"
 M_OLDEST_AGE = "relay.outbox.oldest_age_seconds"
 M_PUBLISHED = "relay.published"
@@ -40,6 +43,12 @@ M_PURGED = "relay.purged"
 # Re-reads while committed rows wait for an older transaction: 2 ms, doubling up to 100 ms.
 HELD_BACK_FIRST_WAIT = 0.002
 HELD_BACK_MAX_WAIT = 0.1
+
+
+def instance_name() -> str:
+    """This relay's name in metrics: RELAY_INSTANCE, else the host (the pod's name), as one StatsD name component."""
+    name = os.environ.get("RELAY_INSTANCE") or socket.gethostname() or "relay"
+    return re.sub(r"[^A-Za-z0-9_-]", "_", name)
 
 
 class Backoff:
@@ -66,6 +75,7 @@ class Relay:
         self._stop_at: float | None = None
         self._next_lag_report = 0.0
         self._next_purge = 0.0
+        self._instance = instance_name()
 
     def request_stop(self) -> None:
         """Finish the current batch (within RELAY_SHUTDOWN_GRACE_SECONDS), release the lock, exit."""
@@ -116,7 +126,7 @@ class Relay:
                         publisher.close()
             finally:
                 # Only the active relay reports (a standby stays silent), so the gauges are its alone.
-                self.stats.gauge(M_LEADER, 0)
+                self.stats.gauge(f"{M_LEADER}.{self._instance}", 0)
         finally:
             leader.close()
 
@@ -204,7 +214,7 @@ class Relay:
         except psycopg.Error:
             log.warning("could not read the outbox lag", exc_info=True)
             return
-        self.stats.gauge(M_LEADER, 1)
+        self.stats.gauge(f"{M_LEADER}.{self._instance}", 1)
         self.stats.gauge(M_LAG, count)
         self.stats.gauge(M_OLDEST_AGE, round(age, 3))
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
-from todoflow.core.settings import DEV_DIR, LOCAL_PG_PORT, REPO_ROOT
+from todoflow.core.settings import DEV_DIR, LOCAL_PG_PORT, REPO_ROOT, get_settings
 from todoflow.pipeline.kafka_lag import airflow_connection
 from todoflow_dev.devstack import procs
 
@@ -76,9 +76,12 @@ def airflow_env(metadata_db: str = METADATA_DB, base: dict[str, str] | None = No
             # Airflow's health-check server would listen on 0.0.0.0 if it were switched on.
             "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_HOST": "127.0.0.1",
             "AIRFLOW__METRICS__STATSD_ON": "True",
+            # The same exporter as the application's (the suite moves STATSD_PORT away from the local stack's).
             "AIRFLOW__METRICS__STATSD_HOST": "127.0.0.1",
-            "AIRFLOW__METRICS__STATSD_PORT": "8125",
+            "AIRFLOW__METRICS__STATSD_PORT": str(get_settings().statsd_port),
             "AIRFLOW__METRICS__STATSD_PREFIX": "airflow",
+            # dag_id/task_id/state as tags, which statsd_exporter turns into labels (helm-values/monitoring).
+            "AIRFLOW__METRICS__STATSD_INFLUXDB_ENABLED": "True",
             "PYTHONPATH": os.pathsep.join(p for p in (str(REPO_ROOT / "webapi"), env.get("PYTHONPATH", "")) if p),
         }
     )

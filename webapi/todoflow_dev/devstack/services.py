@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from todoflow_dev.devstack import airflow, api, deliver, kafka, mail, postgres, procs, relay
+from todoflow_dev.devstack import airflow, api, deliver, kafka, mail, metrics, postgres, procs, relay
 
 API_PORT = 8000
 API_URL = f"http://127.0.0.1:{API_PORT}"
@@ -33,6 +33,8 @@ def _start_kafka() -> None:
 
 
 START: dict[str, Callable[[], None]] = {
+    # First, so that every other service's metrics from its first second are received.
+    "metrics": metrics.start,
     "postgres": _start_postgres,
     "kafka": _start_kafka,
     "api": lambda: api.start(API_PORT),
@@ -42,6 +44,7 @@ START: dict[str, Callable[[], None]] = {
     "deliver": deliver.start,
 }
 STOP: dict[str, Callable[[], bool]] = {
+    "metrics": metrics.stop,
     "postgres": postgres.stop,
     "kafka": kafka.stop,
     "api": api.stop,
@@ -51,6 +54,7 @@ STOP: dict[str, Callable[[], bool]] = {
     "deliver": deliver.stop,
 }
 RUNNING: dict[str, Callable[[], bool]] = {
+    "metrics": metrics.is_running,
     "postgres": postgres.is_running,
     "kafka": kafka.is_running,
     "api": lambda: api.is_running(API_PORT),
