@@ -43,6 +43,12 @@ def test_up_serves_labelled_series_and_down_stops_both(private_ports: Path) -> N
             time.sleep(0.5)
         assert result and result[0]["metric"]["endpoint"] == "tasks.list_tasks"
         assert result[0]["metric"]["method"] == "GET" and result[0]["metric"]["status"] == "200"
+        # A person opens the query page in a browser and sees the labelled series (server-rendered, no JS).
+        page_url = f"{metrics.PROMETHEUS_URL}/consoles/index.html?query=todoflow_api_requests_total"
+        with urllib.request.urlopen(page_url, timeout=5) as response:  # noqa: S310 - our loopback server
+            page = response.read().decode()
+        assert 'endpoint="tasks.list_tasks"' in page and 'method="GET"' in page and 'status="200"' in page, page
+        assert page.count('class="series"') == len(result)
         # The rules are loaded, and every listener is on the loopback interface.
         with urllib.request.urlopen(f"{metrics.PROMETHEUS_URL}/api/v1/rules", timeout=5) as response:  # noqa: S310
             assert json.load(response)["data"]["groups"]

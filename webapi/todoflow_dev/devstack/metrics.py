@@ -32,6 +32,8 @@ MONITORING = REPO / "helm-values" / "monitoring"
 MAPPINGS_FILE = MONITORING / "statsd-mappings.yml"
 RULES_FILE = MONITORING / "todoflow.rules.yml"
 RULE_TESTS_FILE = MONITORING / "todoflow.rules.test.yml"
+# A server-rendered query page (console template): a `go install`ed Prometheus has no React UI assets.
+CONSOLES_DIR = MONITORING / "consoles"
 
 STATSD_UDP_PORT = 8125
 EXPORTER_WEB_PORT = 9102
@@ -96,6 +98,7 @@ def prometheus_argv(port: int, config_file: Path, data_dir: Path) -> list[str]:
         f"--storage.tsdb.path={data_dir}",
         f"--web.listen-address=127.0.0.1:{port}",
         "--storage.tsdb.retention.time=7d",
+        f"--web.console.templates={CONSOLES_DIR}",
     ]
 
 
