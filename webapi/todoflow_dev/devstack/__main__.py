@@ -96,8 +96,9 @@ todoflow local stack (state and logs under {DEV_DIR}):
   Airflow UI   {airflow.API_URL}   user {airflow.ADMIN_USER}  password {airflow.admin_password()}
   REST API     {services.API_URL}   (docs: {services.API_URL}/docs)
   SMTP         127.0.0.1:{mail.SMTP_PORT}   (every message kept in {mail.MAIL_HOME}/new/)
-  Prometheus   {metrics.PROMETHEUS_URL}/consoles/index.html   (query page; StatsD in: udp 127.0.0.1:{metrics.STATSD_UDP_PORT};
-               HTTP API: {metrics.PROMETHEUS_URL}/api/v1/query?query=todoflow_api_requests_total)
+  Prometheus   {metrics.PROMETHEUS_URL}/consoles/index.html   (query page)
+               HTTP API: {metrics.PROMETHEUS_URL}/api/v1/query?query=todoflow_api_requests_total
+               StatsD in: udp 127.0.0.1:{metrics.STATSD_UDP_PORT}
 Stop everything with `make down`.
 """.rstrip()
     )
