@@ -187,11 +187,17 @@ def test_deploy_is_atomic_and_smoke_checks_the_ingress() -> None:
     jobs = _workflow()["jobs"]
     runs = [step["run"] for step in jobs["deploy"]["steps"] if "run" in step]
     upgrades = [run for run in runs if "helm upgrade --install" in run]
-    assert len(upgrades) == 2
+    assert len(upgrades) == 3
     for run in upgrades:
         assert "--atomic" in run and "--wait" in run
     assert "helm-values/todoflow/values-doks.yaml" in upgrades[0]
-    assert "helm-values/airflow.yaml" in upgrades[1]
+    # Airflow with our StatsD mappings on its exporter, then Prometheus/Grafana with our rules and dashboards.
+    assert "helm-values/airflow.yaml" in upgrades[1] and "helm-values/airflow-statsd.yaml" in upgrades[1]
+    assert '--version "${KUBE_PROMETHEUS_STACK_VERSION}"' in upgrades[2]
+    assert "helm-values/kube-prometheus-stack-todoflow.yaml" in upgrades[2]
+    # The same pinned chart version as the values file's own install line.
+    pinned = re.search(r"--version (\S+)", (REPO_ROOT / "helm-values" / "kube-prometheus-stack.yaml").read_text())
+    assert pinned and _workflow()["env"]["KUBE_PROMETHEUS_STACK_VERSION"] == pinned.group(1)
     smoke = " ".join(step.get("run", "") for step in jobs["smoke"]["steps"])
     assert "kubectl rollout status" in smoke
     assert re.search(r"curl --fail .*https://\$\{\{ vars.API_HOST \}\}/ready", smoke, re.S)
