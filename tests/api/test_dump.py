@@ -57,6 +57,17 @@ RECURRING = {
     "is_active": True,
     "created_at": NOW,
     "updated_at": NOW,
+    "rrule": None,
+    "repeat_from": "due",
+    "recurrence_description": "monthly",
+}
+RULE_SERIES = {
+    **RECURRING,
+    "recurrence_type": None,
+    "recurrence_interval": None,
+    "rrule": "FREQ=MONTHLY;BYDAY=-1FR",
+    "repeat_from": "completion",
+    "recurrence_description": "monthly on the last Friday",
 }
 NOTIFICATION = {
     "id": uuid.uuid4(),
@@ -90,6 +101,7 @@ CASES: list[tuple[type[Schema], dict[str, Any]]] = [
         },
     ),
     (RecurringTaskOut, RECURRING),
+    (RecurringTaskOut, RULE_SERIES),
     (RecurringTaskPage, {"items": [RECURRING], "total": 1, "limit": 20, "offset": 0}),
     (NotificationOut, NOTIFICATION),
     (

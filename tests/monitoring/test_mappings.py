@@ -128,14 +128,17 @@ LABELLED = [
         'todoflow_quality_check_runs_total{check="recurring_not_behind",result="fail"} 1',
     ),
     (
-        "todoflow.delivery.deliveries.webhook.delivered:1|c",
+        "todoflow.delivery.webhook.delivered:1|c",
         'todoflow_delivery_deliveries_total{channel="webhook",outcome="delivered"} 1',
     ),
     (
-        "todoflow.delivery.attempt.email:40|ms",
+        "todoflow.delivery.email.attempt_latency:40|ms",
         'todoflow_delivery_attempt_duration_seconds_bucket{channel="email",le="0.05"} 1',
     ),
     ("todoflow.delivery.backlog:9|g", "todoflow_delivery_backlog 9"),
+    ("todoflow.delivery.webhook.deactivated:1|c", "todoflow_delivery_webhooks_deactivated_total 1"),
+    ("todoflow.delivery.events:3|c", "todoflow_delivery_events_total 3"),
+    ("todoflow.api.password_hashing.busy:1|c", "todoflow_api_password_hashing_busy_total 1"),
     ("todoflow.delivery.oldest_pending_age_seconds:30|g", "todoflow_delivery_oldest_pending_age_seconds 30"),
     ("airflow.scheduler_heartbeat:1|c", "airflow_scheduler_heartbeat_total 1"),
     (
