@@ -194,3 +194,18 @@ def test_random_rules_preview_matches_rrulestr(clean_db: str, alice: ApiUser) ->
         assert got == [d.isoformat() for d in expected], (text, anchor, start)
         previewed += 1
     assert previewed > 900
+
+
+def test_preview_of_a_long_yearly_series_stops_at_the_calendars_end(client: Any, alice: ApiUser) -> None:
+    """Every 52 years, 200 occurrences would pass the year 9999: the preview lists what exists, never a 500."""
+    created = _post(
+        client, alice, recurrence_type="yearly", recurrence_interval=52, start_date="2026-07-01"
+    )
+    assert created.status_code == 201, created.get_json()
+    rid = created.get_json()["id"]
+    response = client.get(f"/api/recurring-tasks/{rid}/occurrences?limit=200", headers=alice.headers)
+    assert response.status_code == 200, response.get_json()
+    dates = response.get_json()["occurrences"]
+    # From today (the default): 2078 is the first occurrence still ahead, 9982 the last before the year 10000.
+    assert dates[0] == "2078-07-01" and dates[-1] == "9982-07-01"
+    assert len(dates) == (9982 - 2078) // 52 + 1

@@ -78,3 +78,25 @@ def test_internal_addresses_are_refused(address: str) -> None:
 def test_public_addresses_pass() -> None:
     for address in ("93.184.215.14", "1.1.1.1", "2606:4700:4700::1111"):
         check_address(address, allow_private=False)
+
+
+def test_a_non_ascii_digit_retry_after_is_ignored_not_a_crash() -> None:
+    # '²'.isdigit() is True but float('²') raises: a receiver's odd header must not stop the worker.
+    assert policy.parse_retry_after("²") is None
+    assert policy.parse_retry_after("١٢") is None
+
+
+def test_an_error_the_sender_does_not_expect_fails_that_delivery_only() -> None:
+    """A URL the API's check accepted but httpx refuses (a fullwidth host) is that delivery's failure, never an
+    exception out of send(): one raised there rolled back the worker's whole batch and re-sent its other
+    deliveries on every retry."""
+    import uuid
+
+    from todoflow.delivery import webhook_sender
+
+    client = webhook_sender.make_client(True, 2.0)
+    fullwidth_localhost = "".join(chr(0xFEE0 + ord(c)) for c in "localhost")
+    url = f"https://{fullwidth_localhost}:1/h"
+    outcome = webhook_sender.send(client, url, "s" * 32, uuid.uuid4(), "ping", {}, True)
+    assert outcome.kind == policy.FAILED
+    assert outcome.error and "InvalidURL" in outcome.error

@@ -115,10 +115,13 @@ def after_completion(row: Mapping[str, Any], done: date, after: date) -> date | 
     else:
         kind, step = row["recurrence_type"], row["recurrence_interval"]
         n = 1
-        due = occurrence(done, kind, step, n)
-        while due <= after:
-            n += 1
+        try:
             due = occurrence(done, kind, step, n)
+            while due <= after:
+                n += 1
+                due = occurrence(done, kind, step, n)
+        except (ValueError, OverflowError):  # past the year 9999: the calendar ends the series
+            return None
     end = _ends(row)
     if due is None or (end is not None and due > end):
         return None
@@ -154,7 +157,10 @@ def preview(row: Mapping[str, Any], day: date, limit: int) -> list[date]:
     kind, step, anchor = row["recurrence_type"], row["recurrence_interval"], row["start_date"]
     n = first_index_on_or_after(anchor, kind, step, day)
     while len(out) < limit:
-        due = occurrence(anchor, kind, step, n)
+        try:
+            due = occurrence(anchor, kind, step, n)
+        except (ValueError, OverflowError):  # past the year 9999: nothing later exists
+            break
         if end is not None and due > end:
             break
         out.append(due)

@@ -126,6 +126,8 @@ def send(
         outcome = policy.Outcome(policy.RETRY, None, f"{type(exc).__name__}: {exc}"[:500])
     except httpx.HTTPError as exc:
         outcome = policy.Outcome(policy.FAILED, None, f"{type(exc).__name__}: {exc}"[:500])
+    except Exception as exc:  # noqa: BLE001 - one endpoint's oddity (a URL httpx refuses) fails that delivery only
+        outcome = policy.Outcome(policy.FAILED, None, f"{type(exc).__name__}: {exc}"[:500])
     return policy.Outcome(
         outcome.kind, outcome.status_code, outcome.error, outcome.retry_after, time.monotonic() - started
     )
