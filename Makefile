@@ -50,7 +50,7 @@ lint: $(STAMP) $(ACTIONLINT) ## ruff over the whole repo, actionlint over .githu
 typecheck: $(STAMP) ## mypy over the application package
 	$(VENV)/bin/mypy
 
-test: lint metrics-tools ## ruff, then the whole test suite against real PostgreSQL, Kafka and Airflow
+test: lint typecheck metrics-tools ## ruff, actionlint and mypy, then the whole test suite against real PostgreSQL, Kafka and Airflow
 	$(PY) -m pytest
 
 bench: $(STAMP) ## run the benchmarks and rewrite docs/benchmarks.md

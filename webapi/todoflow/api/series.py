@@ -26,6 +26,9 @@ from todoflow.core.models import RecurringTask, Task, User
 from todoflow.core.outbox import write_event
 from todoflow.core.recurrence import first_index_on_or_after, occurrence
 
+# A series or task row as the stores return it (SQLAlchemy's RowMapping) or a plain dict.
+Row = Mapping[Any, Any]
+
 recurring = cast(Table, RecurringTask.__table__)
 tasks = cast(Table, Task.__table__)
 users = cast(Table, User.__table__)
@@ -44,7 +47,7 @@ def _describe_rule(text: str) -> str:
     return rrule.describe(parsed(text))
 
 
-def describe(row: Mapping[str, Any]) -> str:
+def describe(row: Row) -> str:
     if row["rrule"] is not None:
         text = _describe_rule(row["rrule"])
     else:
@@ -52,7 +55,7 @@ def describe(row: Mapping[str, Any]) -> str:
     return text + (", counted from each completion" if row["repeat_from"] == "completion" else "")
 
 
-def present(row: Mapping[str, Any]) -> dict[str, Any]:
+def present(row: Row) -> dict[str, Any]:
     """A series row as the API shows it: the rule or the seed's fields, and the description."""
     out = dict(row)
     out["recurrence_description"] = describe(row)
@@ -99,11 +102,11 @@ def rule_fields(session: Session, user_id: uuid.UUID, fields: dict[str, Any]) ->
 # -- what comes next ---------------------------------------------------------------------------------------------
 
 
-def _ends(row: Mapping[str, Any]) -> date | None:
+def _ends(row: Row) -> date | None:
     return row["end_date"]
 
 
-def after_completion(row: Mapping[str, Any], done: date, after: date) -> date | None:
+def after_completion(row: Row, done: date, after: date) -> date | None:
     """Repeat from completion: the due date of the instance after one completed on local day `done` whose
     own due date was `after`: one interval (or the rule's first occurrence) counted from `done`, and always
     later than `after`. None when the series has ended (end date, UNTIL, COUNT)."""
@@ -128,7 +131,7 @@ def after_completion(row: Mapping[str, Any], done: date, after: date) -> date | 
     return due
 
 
-def preview(row: Mapping[str, Any], day: date, limit: int) -> list[date]:
+def preview(row: Row, day: date, limit: int) -> list[date]:
     """Up to `limit` upcoming due dates on or after day, creating nothing. A completion-based series shows
     the dates it would have if each instance were completed on its due date."""
     end = _ends(row)
@@ -171,7 +174,7 @@ def preview(row: Mapping[str, Any], day: date, limit: int) -> list[date]:
 # -- repeat from completion --------------------------------------------------------------------------------------
 
 
-def instance_done(session: Session, task: Mapping[str, Any], at: datetime) -> None:
+def instance_done(session: Session, task: Row, at: datetime) -> None:
     """The open instance of a completion-based series was completed (or deleted) at `at`: create the next
     one, in the caller's transaction, with its task-created and recurring-task-due events.
 
@@ -205,7 +208,7 @@ def instance_done(session: Session, task: Mapping[str, Any], at: datetime) -> No
     session.execute(update(recurring).where(recurring.c.id == row["id"]).values(values))
 
 
-def _create_instance(session: Session, row: Mapping[str, Any], due: date, index: int) -> bool:
+def _create_instance(session: Session, row: Row, due: date, index: int) -> bool:
     from todoflow.api import task_store  # task_store calls this module on completion
 
     stmt = (
@@ -243,7 +246,7 @@ def _create_instance(session: Session, row: Mapping[str, Any], due: date, index:
     return True
 
 
-def resume_completion(row: Mapping[str, Any]) -> dict[str, Any]:
+def resume_completion(row: Row) -> dict[str, Any]:
     """Resume of a completion-based series: next_due_at stays (the open instance, or the one the expansion
     creates when due), unless the series has ended."""
     end = _ends(row)
@@ -252,7 +255,7 @@ def resume_completion(row: Mapping[str, Any]) -> dict[str, Any]:
     return {"next_due_at": row["next_due_at"], "next_index": row["next_index"]}
 
 
-def resume_rule(row: Mapping[str, Any]) -> dict[str, Any]:
+def resume_rule(row: Row) -> dict[str, Any]:
     """Resume of a rule-based series: the first occurrence on or after today (never moving back)."""
     rule = parsed(row["rrule"])
     day = max(row["next_due_at"], local_today(row["timezone"]))

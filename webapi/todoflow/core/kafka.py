@@ -135,7 +135,8 @@ class RefusalWatch:
 def admin_client(settings: Settings | None = None) -> tuple[AdminClient, RefusalWatch]:
     """An AdminClient on the configured brokers and the watch that sees whether they refuse it."""
     watch = RefusalWatch()
-    return AdminClient({**client_config(settings), "error_cb": watch}), watch
+    config: dict[str, Any] = {**client_config(settings), "error_cb": watch}
+    return AdminClient(config), watch
 
 
 def cluster_metadata(admin: AdminClient, watch: RefusalWatch, timeout: float) -> ClusterMetadata:
