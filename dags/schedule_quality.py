@@ -32,13 +32,13 @@ from __future__ import annotations
 
 from airflow.sdk import DAG, AssetOrTimeSchedule
 
+from todoflow.core.settings import PipelineSettings
 from todoflow.pipeline import jobs
 from todoflow.pipeline.assets import SCHEDULES_EXPANDED
 from todoflow.pipeline.dag_defaults import START_DATE, TAGS, cron_schedule, default_args
 from todoflow.pipeline.factory import job_task
-from todoflow.pipeline.settings import get_settings
 
-settings = get_settings()
+settings = PipelineSettings()
 spec = jobs.check_schedules()
 
 with DAG(

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from todoflow.core.kafka import KafkaSettingsError, client_config
-from todoflow.core.settings import Settings
+from todoflow.core.kafka import client_config
+from todoflow.core.settings import RelaySettings, Settings, SettingsError
 from todoflow.pipeline.kafka_lag import airflow_connection
-from todoflow.relay.config import RelayConfig
+from todoflow.relay.publisher import producer_config
 
 TODOFLOW = str(Path(sys.executable).with_name("todoflow"))
 KAFKA_VARIABLES = (
@@ -88,7 +88,7 @@ def test_managed_kafka_settings_become_sasl_ssl_client_settings(ca_file: str) ->
 def test_bad_combinations_name_the_variable(values: dict[str, str], variable: str, ca_file: str) -> None:
     if values.get("kafka_ssl_ca_location") == "CA":
         values = {**values, "kafka_ssl_ca_location": ca_file, "kafka_sasl_username": "u", "kafka_sasl_password": "p"}
-    with pytest.raises(KafkaSettingsError, match=variable):
+    with pytest.raises(SettingsError, match=variable):
         client_config(_settings(**values))
 
 
@@ -121,11 +121,11 @@ def test_every_client_is_built_from_the_same_settings(monkeypatch: pytest.Monkey
     def security(config: dict) -> dict:
         return {key: config[key] for key in expected}
 
-    assert security(RelayConfig().producer_config()) == expected
+    assert security(producer_config(RelaySettings())) == expected
     assert security(consumer_config("some-group")) == expected
     assert airflow_connection() == {"conn_type": "kafka", "extra": expected}
     assert json.loads(local_connections()["kafka_default"]["extra"]) == expected
-    assert "secret" not in repr(RelayConfig())
+    assert "secret" not in repr(RelaySettings()) + repr(Settings())
 
 
 def _run(*argv: str, **env: str) -> subprocess.CompletedProcess[str]:

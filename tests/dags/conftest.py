@@ -23,7 +23,7 @@ AIRFLOW_TEST_DB = "airflow_" + os.environ.get("TODOFLOW_TEST_DB", "todoflow_test
 
 # Before anything imports Airflow: its configuration is read from the environment at import time.
 os.environ.update(local_airflow.airflow_env(metadata_db=AIRFLOW_TEST_DB))
-# Pipeline settings (todoflow/pipeline/settings.py) come from each test, never from the caller's shell.
+# Pipeline settings (PipelineSettings in todoflow/core/settings.py) come from each test, never from the caller's shell.
 PIPELINE_ENV_PREFIXES = (
     "TODOFLOW_JOB_",
     "TODOFLOW_IMAGE",

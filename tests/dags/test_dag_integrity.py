@@ -113,7 +113,7 @@ def test_dag_file_parse_in_kubernetes_mode_finds_the_pod_operator_preloaded(path
     [
         ({"TODOFLOW_JOB_MODE": "docker"}, "TODOFLOW_JOB_MODE must be one of local, kubernetes"),
         ({"TODOFLOW_JOB_MODE": "kubernetes"}, "TODOFLOW_IMAGE must name the application image"),
-        ({"TODOFLOW_EXPANSION_SHARDS": "0"}, "TODOFLOW_EXPANSION_SHARDS must be >= 1"),
+        ({"TODOFLOW_EXPANSION_SHARDS": "0"}, "TODOFLOW_EXPANSION_SHARDS must be a whole number >= 1, not 0"),
     ],
 )
 def test_a_wrong_setting_is_an_import_error_that_names_it(

@@ -12,8 +12,7 @@ import pytest
 import yaml
 
 from todoflow.cli import COMMANDS
-from todoflow.core.settings import REPO_ROOT
-from todoflow.pipeline.settings import PipelineSettings
+from todoflow.core.settings import REPO_ROOT, PipelineSettings
 
 from .conftest import CHART, DOKS_VALUES, KUBE_VERSION, NAMESPACE, RELEASE, SENTINELS, SHA, HelmFailed, run_helm
 

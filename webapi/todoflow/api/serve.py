@@ -9,10 +9,12 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from todoflow.core.settings import ServeSettings
+
 
 def default_workers() -> int:
-    """Processes: one per core plus one, so a worker waiting on PostgreSQL does not idle a core."""
-    return int(os.environ.get("WEB_CONCURRENCY") or (os.cpu_count() or 1) + 1)
+    """Processes: WEB_CONCURRENCY, else one per core plus one (a worker waiting on PostgreSQL does not idle a core)."""
+    return ServeSettings().workers or (os.cpu_count() or 1) + 1
 
 
 def options(bind: str, workers: int, threads: int, access_log: bool = False) -> dict[str, Any]:
@@ -63,14 +65,19 @@ def serve(load: Callable[[], Any], settings: dict[str, Any]) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--bind", default=os.environ.get("API_BIND", "127.0.0.1:8000"), help="host:port")
-    parser.add_argument("--workers", type=int, default=default_workers(), help="worker processes")
-    parser.add_argument("--threads", type=int, default=int(os.environ.get("API_THREADS", "2")), help="per worker")
+    # Defaults from the environment (API_BIND, WEB_CONCURRENCY, API_THREADS) are read by run(), not while every
+    # command's parser is built, so a bad one stops only serve-api.
+    parser.add_argument("--bind", help="host:port (default API_BIND or 127.0.0.1:8000)")
+    parser.add_argument("--workers", type=int, help="worker processes (default WEB_CONCURRENCY or cores + 1)")
+    parser.add_argument("--threads", type=int, help="per worker (default API_THREADS or 2)")
     parser.add_argument("--access-log", action="store_true", help="log every request to stdout")
 
 
 def run(args: argparse.Namespace) -> int:
     from todoflow.api import create_app
 
-    serve(create_app, options(args.bind, args.workers, args.threads, args.access_log))
+    settings = ServeSettings()
+    workers = default_workers() if args.workers is None else args.workers
+    threads = settings.threads if args.threads is None else args.threads
+    serve(create_app, options(args.bind or settings.bind, workers, threads, args.access_log))
     return 0

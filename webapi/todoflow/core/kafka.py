@@ -16,7 +16,7 @@ from typing import Any
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, ClusterMetadata
 
-from todoflow.core.settings import Settings, get_settings
+from todoflow.core.settings import Settings, SettingsError, get_settings
 
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 SASL_MECHANISMS = ("SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN")
@@ -30,20 +30,16 @@ REFUSALS = {
 }
 
 
-class KafkaSettingsError(ValueError):
-    """The Kafka settings are invalid or contradict each other; the message names the variable to fix."""
-
-
 class KafkaRefused(RuntimeError):
     """The broker refused the connection: authentication failed or its certificate is not trusted."""
 
 
 def client_config(settings: Settings | None = None, *, bootstrap_servers: str | None = None) -> dict[str, Any]:
-    """bootstrap.servers and the security settings of every Kafka client, checked; KafkaSettingsError if invalid."""
+    """bootstrap.servers and the security settings of every Kafka client, checked; SettingsError if invalid."""
     settings = settings or get_settings()
     protocol = settings.kafka_security_protocol.strip().upper()
     if protocol not in SECURITY_PROTOCOLS:
-        raise KafkaSettingsError(
+        raise SettingsError(
             f"KAFKA_SECURITY_PROTOCOL must be one of {', '.join(SECURITY_PROTOCOLS)}, not {protocol!r}"
         )
     config: dict[str, Any] = {
@@ -64,7 +60,7 @@ def client_config(settings: Settings | None = None, *, bootstrap_servers: str | 
         ]
         if given:
             # Credentials meant for a managed broker with a protocol that never sends them: a forgotten setting.
-            raise KafkaSettingsError(
+            raise SettingsError(
                 f"{', '.join(given)} set, but KAFKA_SECURITY_PROTOCOL={protocol} does not log in with SASL"
                 " (managed Kafka: KAFKA_SECURITY_PROTOCOL=SASL_SSL)"
             )
@@ -72,12 +68,12 @@ def client_config(settings: Settings | None = None, *, bootstrap_servers: str | 
     ca = settings.kafka_ssl_ca_location
     if ca:
         if not tls:
-            raise KafkaSettingsError(
+            raise SettingsError(
                 f"KAFKA_SSL_CA_LOCATION set, but KAFKA_SECURITY_PROTOCOL={protocol} does not use TLS"
                 " (use SASL_SSL or SSL)"
             )
         if not Path(ca).is_file():
-            raise KafkaSettingsError(f"KAFKA_SSL_CA_LOCATION={ca} is not a file (the CA certificate in PEM form)")
+            raise SettingsError(f"KAFKA_SSL_CA_LOCATION={ca} is not a file (the CA certificate in PEM form)")
         config["ssl.ca.location"] = ca
     if tls:
         # librdkafka's default, stated: a certificate must name the broker's host, whichever CA signed it.
@@ -88,13 +84,13 @@ def client_config(settings: Settings | None = None, *, bootstrap_servers: str | 
 def _sasl(settings: Settings, protocol: str) -> dict[str, str]:
     mechanism = (settings.kafka_sasl_mechanism or DEFAULT_SASL_MECHANISM).strip().upper()
     if mechanism not in SASL_MECHANISMS:
-        raise KafkaSettingsError(f"KAFKA_SASL_MECHANISM must be one of {', '.join(SASL_MECHANISMS)}, not {mechanism!r}")
+        raise SettingsError(f"KAFKA_SASL_MECHANISM must be one of {', '.join(SASL_MECHANISMS)}, not {mechanism!r}")
     for name, value in (
         ("KAFKA_SASL_USERNAME", settings.kafka_sasl_username),
         ("KAFKA_SASL_PASSWORD", settings.kafka_sasl_password),
     ):
         if not value:
-            raise KafkaSettingsError(f"{name} is required with KAFKA_SECURITY_PROTOCOL={protocol}")
+            raise SettingsError(f"{name} is required with KAFKA_SECURITY_PROTOCOL={protocol}")
     return {
         "sasl.mechanism": mechanism,
         "sasl.username": settings.kafka_sasl_username,

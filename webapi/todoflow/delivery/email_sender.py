@@ -10,8 +10,8 @@ from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 from typing import Any
 
+from todoflow.core.settings import SmtpSettings
 from todoflow.delivery import policy
-from todoflow.delivery.config import SmtpConfig
 
 
 def message_id(payload: dict[str, Any], delivery_id: str, from_address: str) -> str:
@@ -43,7 +43,7 @@ def build(payload: dict[str, Any], to: str, delivery_id: str, from_address: str)
     return msg
 
 
-def _connect(config: SmtpConfig) -> smtplib.SMTP:
+def _connect(config: SmtpSettings) -> smtplib.SMTP:
     if config.security == "tls":
         client: smtplib.SMTP = smtplib.SMTP_SSL(
             config.host, config.port, timeout=config.timeout, context=ssl.create_default_context()
@@ -57,7 +57,7 @@ def _connect(config: SmtpConfig) -> smtplib.SMTP:
     return client
 
 
-def send(config: SmtpConfig, payload: dict[str, Any], to: str, delivery_id: str) -> policy.Outcome:
+def send(config: SmtpSettings, payload: dict[str, Any], to: str, delivery_id: str) -> policy.Outcome:
     """Send one reminder; SMTP 4xx and connection problems are retried, 5xx fail at once."""
     started = time.monotonic()
     try:

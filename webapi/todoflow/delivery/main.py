@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
-import os
 import signal
 from types import FrameType
 
-from todoflow.delivery.config import DeliveryConfig
+from todoflow.core.settings import DeliverySettings, SettingsError
 from todoflow.delivery.service import DeliveryService
 
 log = logging.getLogger(__name__)
@@ -23,16 +22,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in (("workers", args.workers), ("group_id", args.group)) if v is not None}
     try:
-        config = dataclasses.replace(DeliveryConfig(), **overrides)
-    except ValueError as exc:
+        config = dataclasses.replace(DeliverySettings(), **overrides)
+    except SettingsError as exc:
         log.error("invalid delivery configuration: %s", exc)
         return 2
     kafka = {}
-    session_timeout = os.environ.get("DELIVERY_KAFKA_SESSION_TIMEOUT_MS")
+    session_timeout = config.kafka_session_timeout_ms
     if session_timeout:
         # How soon a replica that died without leaving the group loses its partitions to the others.
-        kafka["session.timeout.ms"] = int(session_timeout)
-        kafka["heartbeat.interval.ms"] = max(500, int(session_timeout) // 3)
+        kafka["session.timeout.ms"] = session_timeout
+        kafka["heartbeat.interval.ms"] = max(500, session_timeout // 3)
     # httpx logs every request at INFO: the service's own counters and delivery rows already say it all.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     service = DeliveryService(config, kafka)

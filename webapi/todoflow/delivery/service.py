@@ -29,9 +29,8 @@ from confluent_kafka import KafkaError, Message, Producer
 from todoflow.core.consumer import ConsumedMessage, consume
 from todoflow.core.events import DEAD_LETTER_TOPIC, TOPICS
 from todoflow.core.metrics import statsd
-from todoflow.core.settings import libpq_url
+from todoflow.core.settings import DeliverySettings, libpq_url
 from todoflow.delivery import email_sender, policy, store, webhook_sender
-from todoflow.delivery.config import DeliveryConfig
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +41,7 @@ DEACTIVATION_TITLE = "Webhook deactivated"
 class DeliveryService:
     """The long-running delivery process; run() returns after request_stop() once the threads have finished."""
 
-    def __init__(self, config: DeliveryConfig, kafka_overrides: dict[str, Any] | None = None) -> None:
+    def __init__(self, config: DeliverySettings, kafka_overrides: dict[str, Any] | None = None) -> None:
         self.config = config
         self.url = libpq_url(config.database_url)
         self.kafka_overrides = kafka_overrides or {}

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import logging
 
-from todoflow.core.kafka import KafkaRefused, KafkaSettingsError
+from todoflow.core.kafka import KafkaRefused
+from todoflow.core.settings import SettingsError
 from todoflow.core.topics import ensure_topics
 
 
@@ -17,7 +18,7 @@ def run(args: argparse.Namespace) -> int:
     log = logging.getLogger(__name__)
     try:
         created = ensure_topics(timeout=args.timeout)
-    except KafkaSettingsError as exc:
+    except SettingsError as exc:
         log.error("invalid Kafka settings: %s", exc)
         return 2
     except KafkaRefused as exc:

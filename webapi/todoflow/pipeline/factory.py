@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from todoflow.core.settings import KUBERNETES, PipelineSettings
 from todoflow.pipeline.jobs import JobSpec
-from todoflow.pipeline.settings import KUBERNETES, PipelineSettings, get_settings
 
 if TYPE_CHECKING:
     from airflow.sdk import BaseOperator
@@ -38,7 +38,7 @@ def _kubernetes(spec: JobSpec, settings: PipelineSettings) -> tuple[type[BaseOpe
         "env_vars": {
             **BASE_ENV,
             "STATSD_HOST": settings.statsd_host,
-            "STATSD_PORT": settings.statsd_port,
+            "STATSD_PORT": str(settings.statsd_port),
         },
         # One env var per key (not envFrom) so a missing key fails the pod at start, by name.
         "secrets": [Secret("env", key, settings.secret_name, key) for key in settings.secret_keys],
@@ -99,7 +99,7 @@ def _local(spec: JobSpec) -> tuple[type[BaseOperator], dict[str, Any]]:
 
 def operator_for(spec: JobSpec, settings: PipelineSettings | None = None) -> tuple[type[BaseOperator], dict[str, Any]]:
     """The operator class and its keyword arguments (all but task_id and arguments) for spec."""
-    settings = settings or get_settings()
+    settings = settings or PipelineSettings()
     cls, kwargs = _kubernetes(spec, settings) if settings.mode == KUBERNETES else _local(spec)
     kwargs["execution_timeout"] = spec.execution_timeout
     return cls, kwargs

@@ -8,7 +8,7 @@ import logging
 import signal
 from types import FrameType
 
-from todoflow.relay.config import RelayConfig
+from todoflow.core.settings import RelaySettings, SettingsError
 from todoflow.relay.service import Relay
 
 log = logging.getLogger(__name__)
@@ -26,11 +26,11 @@ def run(args: argparse.Namespace) -> int:
         if value is not None
     }
     try:
-        config = dataclasses.replace(RelayConfig(), **overrides)
-    except ValueError as exc:
+        config = dataclasses.replace(RelaySettings(), **overrides)
+        relay = Relay(config)
+    except SettingsError as exc:
         log.error("invalid relay configuration: %s", exc)
         return 2
-    relay = Relay(config)
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         log.info("%s received: finishing the current batch", signal.Signals(signum).name)

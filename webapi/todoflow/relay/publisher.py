@@ -17,7 +17,8 @@ from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer
 
-from todoflow.core.kafka import refusal
+from todoflow.core.kafka import client_config, refusal
+from todoflow.core.settings import RelaySettings
 from todoflow.relay.store import OutboxRow
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,24 @@ log = logging.getLogger(__name__)
 CONTENT_TYPE = b"application/json"
 # The same Kafka client error is logged at most once per interval (all are counted in metrics).
 ERROR_LOG_INTERVAL = 30.0
+
+
+def producer_config(config: RelaySettings) -> dict[str, Any]:
+    """librdkafka settings: idempotent, every replica acknowledges, bounded delivery time; SettingsError if invalid."""
+    return {
+        **client_config(),
+        "bootstrap.servers": config.kafka_bootstrap_servers,
+        "client.id": "todoflow-relay",
+        "enable.idempotence": True,
+        "acks": "all",
+        # A message not acknowledged within this time is reported failed and stays unpublished.
+        "message.timeout.ms": config.message_timeout_ms,
+        "linger.ms": 5,
+        "compression.type": "lz4",
+        "queue.buffering.max.messages": max(100_000, 2 * config.batch_size),
+        "reconnect.backoff.ms": 100,
+        "reconnect.backoff.max.ms": 2000,
+    }
 
 
 class Throttle:

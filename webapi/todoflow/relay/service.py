@@ -9,7 +9,6 @@ anywhere in between re-sends at most one batch (a duplicate, never a gap).
 from __future__ import annotations
 
 import logging
-import os
 import re
 import socket
 import time
@@ -20,10 +19,10 @@ from confluent_kafka import KafkaError
 from statsd import StatsClient
 
 from todoflow.core.metrics import statsd
+from todoflow.core.settings import RelaySettings
 from todoflow.relay import store
-from todoflow.relay.config import RelayConfig
 from todoflow.relay.leadership import LeaderSession, LostLeadership, sleep
-from todoflow.relay.publisher import Publisher
+from todoflow.relay.publisher import Publisher, producer_config
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +44,9 @@ HELD_BACK_FIRST_WAIT = 0.002
 HELD_BACK_MAX_WAIT = 0.1
 
 
-def instance_name() -> str:
+def instance_name(configured: str | None = None) -> str:
     """This relay's name in metrics: RELAY_INSTANCE, else the host (the pod's name), as one StatsD name component."""
-    name = os.environ.get("RELAY_INSTANCE") or socket.gethostname() or "relay"
+    name = (RelaySettings().instance if configured is None else configured) or socket.gethostname() or "relay"
     return re.sub(r"[^A-Za-z0-9_-]", "_", name)
 
 
@@ -69,13 +68,15 @@ class Backoff:
 class Relay:
     """One relay process: active while it holds the lock, standby otherwise."""
 
-    def __init__(self, config: RelayConfig | None = None, stats: StatsClient | None = None):
-        self.config = config or RelayConfig()
+    def __init__(self, config: RelaySettings | None = None, stats: StatsClient | None = None):
+        self.config = config or RelaySettings()
+        # Kafka's security settings, checked here so bad ones stop the relay at start (SettingsError).
+        self._producer_config = producer_config(self.config)
         self.stats = stats or statsd()
         self._stop_at: float | None = None
         self._next_lag_report = 0.0
         self._next_purge = 0.0
-        self._instance = instance_name()
+        self._instance = instance_name(self.config.instance)
 
     def request_stop(self) -> None:
         """Finish the current batch (within RELAY_SHUTDOWN_GRACE_SECONDS), release the lock, exit."""
@@ -119,7 +120,7 @@ class Relay:
                     application_name="todoflow-relay",
                     options="-c synchronous_commit=off",
                 ) as work:
-                    publisher = Publisher(self.config.producer_config(), on_client_error=self._kafka_error)
+                    publisher = Publisher(self._producer_config, on_client_error=self._kafka_error)
                     try:
                         self._lead(leader, work, publisher)
                     finally:

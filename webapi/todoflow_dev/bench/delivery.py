@@ -232,8 +232,7 @@ def throughput(url: str, logs: Path, env: dict[str, str]) -> dict[str, Any]:
 
 
 def run() -> str:
-    from todoflow.core.settings import DEV_DIR, libpq_url
-    from todoflow.delivery.config import DeliveryConfig
+    from todoflow.core.settings import DEV_DIR, DeliverySettings, libpq_url
     from todoflow_dev.devstack.kafka import scratch_broker
 
     url = libpq_url(prepare_database())
@@ -251,7 +250,7 @@ def run() -> str:
         )
         lat = latency(bootstrap, url, logs, env)
         thr = throughput(url, logs, env)
-    config = DeliveryConfig()
+    config = DeliverySettings()
     return report(lat, thr, config.workers, config.claim_batch)
 
 

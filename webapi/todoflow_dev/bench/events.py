@@ -379,8 +379,7 @@ def _todoflow() -> str:
 
 def run() -> str:
     from todoflow.api.serve import default_workers
-    from todoflow.core.settings import DEV_DIR
-    from todoflow.relay.config import RelayConfig
+    from todoflow.core.settings import DEV_DIR, RelaySettings
 
     url = prepare_database()
     logs = DEV_DIR / "bench" / "events"
@@ -396,7 +395,7 @@ def run() -> str:
         )
         lat = latency(bootstrap, url, logs, env)
         thr = throughput(bootstrap, url, logs, env)
-    return report(lat, thr, default_workers(), RelayConfig().batch_size)
+    return report(lat, thr, default_workers(), RelaySettings().batch_size)
 
 
 def report(lat: dict[str, Any], thr: dict[str, Any], workers: int, batch: int) -> str:
