@@ -116,3 +116,8 @@ def test_every_error_response_is_the_error_schema(client: Any) -> None:
     assert schemas["Error"]["required"] == ["error"]
     assert schemas["Error"]["properties"]["error"] == {"$ref": "#/components/schemas/ErrorBody"}
     assert sorted(schemas["ErrorBody"]["required"]) == ["code", "details", "message"]
+
+
+def test_the_docs_page_shows_the_operation_ids(client: Any) -> None:
+    script = client.get("/docs/init.js")
+    assert script.status_code == 200 and "displayOperationId: true" in script.get_data(as_text=True)
