@@ -20,7 +20,7 @@ from todoflow.api import (
     tokens,
 )
 from todoflow.api.extensions import db
-from todoflow.api.openapi import complete_spec
+from todoflow.api.openapi import FieldDocs, complete_spec
 from todoflow.api.resources import (
     auth,
     notification_settings,
@@ -76,6 +76,7 @@ def create_app(config: dict[str, Any] | None = None) -> APIFlask:
         # The client address is what the trusted proxies appended to X-Forwarded-For, never what a client sent.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"])  # type: ignore[method-assign]
     app.spec_processor(complete_spec(app))  # type: ignore[arg-type]
+    app.spec_plugins.append(FieldDocs())
     return app
 
 

@@ -1,4 +1,4 @@
-"""One place that says which errors an operation documents, so /openapi.json lists what the API answers."""
+"""One place that says what /openapi.json documents: each operation's errors, and what apispec cannot infer."""
 
 from __future__ import annotations
 
@@ -7,8 +7,13 @@ from collections.abc import Callable
 from typing import Any
 
 from apiflask import APIBlueprint
+from apispec import APISpec, BasePlugin
+from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask
+from marshmallow import fields
 from werkzeug.routing import IntegerConverter, UUIDConverter
+
+from todoflow.api.fields import TimeZone
 
 SECURITY = "BearerAuth"
 RATE_LIMITED = {
@@ -32,18 +37,59 @@ def operation(
         responses[413] = "Request body larger than 1 MiB"
         responses[415] = "Request body is not JSON"
     responses.update(errors or {})
-    return bp.doc(
-        summary=summary,
-        description=description,
-        responses=responses or None,
-        security=SECURITY if auth else None,
-    )
+
+    def document(view: Any) -> Any:
+        # bp.doc sets every key it takes, operation_id too: keep the one the view's own
+        # @bp.doc(operation_id=...) line, written just below this decorator, has declared.
+        declared = getattr(view, "_spec", {}).get("operation_id")
+        return bp.doc(
+            summary=summary,
+            description=description,
+            responses=responses or None,
+            security=SECURITY if auth else None,
+            operation_id=declared,
+        )(view)
+
+    return document
+
+
+TIME_ZONE_DOCS = {
+    "example": "Europe/Berlin",
+    "externalDocs": {"description": "IANA time zone database", "url": "https://www.iana.org/time-zones"},
+}
+TIME_ZONE_FORMAT = (
+    "An IANA time zone name such as Europe/Berlin, America/New_York or UTC (case-sensitive). Names PostgreSQL "
+    "does not know (localtime, posixrules, Factory, posix/..., right/...) and unknown names are refused with 400."
+)
+
+
+def _time_zone_docs(converter: Any, field: fields.Field, ret: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """apispec attribute function: a time zone field is a string described in words, not an enum of 600 names."""
+    if not any(isinstance(validator, TimeZone) for validator in field.validators):
+        return {}
+    own = ret.get("description")
+    return {**TIME_ZONE_DOCS, "description": f"{own.rstrip('.')}. {TIME_ZONE_FORMAT}" if own else TIME_ZONE_FORMAT}
+
+
+class FieldDocs(BasePlugin):
+    """apispec plugin (after APIFlask's MarshmallowPlugin): documents fields whose validators apispec cannot read."""
+
+    def init_spec(self, spec: APISpec) -> None:
+        for plugin in spec.plugins:
+            if isinstance(plugin, MarshmallowPlugin):
+                plugin.converter.add_attribute_function(_time_zone_docs)  # type: ignore[union-attr]
 
 
 def complete_spec(app: Flask) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """A spec processor: path parameters get the formats their URL converters enforce; bodies are required."""
+    """A spec processor: path parameters get their URL converters' formats, bodies are required, tags listed once."""
 
     def process(spec: dict[str, Any]) -> dict[str, Any]:
+        if "tags" in spec:
+            # Blueprints may share a tag (auth and notification_settings: Auth); OpenAPI wants each listed once.
+            tags: dict[str, Any] = {}
+            for tag in spec["tags"]:
+                tags.setdefault(tag["name"], tag)
+            spec["tags"] = list(tags.values())
         for operations in spec.get("paths", {}).values():
             for operation in operations.values():
                 if "requestBody" in operation:

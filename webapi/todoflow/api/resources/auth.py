@@ -45,6 +45,7 @@ def _decoy_hash() -> str:
     body=True,
     errors={409: "The email is already registered", 429: "Too many logins at once in this process (login_busy)"},
 )
+@bp.doc(operation_id="register")
 @bp.input(RegisterIn, arg_name="data")
 @output(bp, UserOut, status_code=201)
 def register(data: dict[str, Any]) -> Any:
@@ -74,6 +75,7 @@ def register(data: dict[str, Any]) -> Any:
         "(see Retry-After)",
     },
 )
+@bp.doc(operation_id="login")
 @bp.input(LoginIn, arg_name="data")
 @output(bp, TokensOut)
 def login(data: dict[str, Any]) -> Any:
@@ -110,6 +112,7 @@ def _password_matches(password_hash: str, password: str) -> bool:
     description="Send the refresh token as the bearer. Each refresh token works once: presenting one that was "
     "already used (a stolen copy, or a retry) revokes the whole login session (401 token_reused).",
 )
+@bp.doc(operation_id="refreshToken")
 @jwt_required(refresh=True)
 @output(bp, TokensOut)
 def refresh() -> Any:
@@ -126,6 +129,7 @@ def refresh() -> Any:
     "Log out: revoke the presented token and its login session",
     description="Either token of a login may be presented; both stop working.",
 )
+@bp.doc(operation_id="logout")
 @jwt_required(verify_type=False)
 @bp.output({}, status_code=204)
 def logout() -> Any:
@@ -136,6 +140,7 @@ def logout() -> Any:
 
 @bp.get("/me")
 @operation(bp, "The current user")
+@bp.doc(operation_id="getCurrentUser")
 @jwt_required()
 @output(bp, UserOut)
 def me() -> Any:
@@ -144,6 +149,7 @@ def me() -> Any:
 
 @bp.patch("/me")
 @operation(bp, "Change the current user's time zone", body=True)
+@bp.doc(operation_id="updateCurrentUser")
 @jwt_required()
 @write_limit.limited
 @bp.input(UserUpdateIn, arg_name="data")

@@ -1,7 +1,8 @@
 """/docs: Swagger UI served from the pinned swagger-ui-bundle package (no CDN), under a strict CSP.
 
 The page has no inline script: init.js (ours) starts Swagger UI on /openapi.json, so the CSP can say
-script-src 'self' (security_headers.DOCS_CSP).
+script-src 'self' (security_headers.DOCS_CSP). It shows each operation's operationId: the name generated clients
+give the method.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ INIT = """window.addEventListener("load", function () {
     url: node.getAttribute("data-spec-url"),
     dom_id: "#swagger-ui",
     deepLinking: true,
+    displayOperationId: true,
     presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
     layout: "BaseLayout"
   });

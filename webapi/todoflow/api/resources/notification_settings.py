@@ -20,6 +20,7 @@ bp = APIBlueprint("notification_settings", __name__, url_prefix="/api/auth/me", 
 
 @bp.get("/notification-settings")
 @operation(bp, "Your reminder delivery preferences")
+@bp.doc(operation_id="getNotificationSettings")
 @jwt_required()
 @output(bp, NotificationSettingsOut)
 def get_notification_settings() -> Any:
@@ -28,6 +29,7 @@ def get_notification_settings() -> Any:
 
 @bp.patch("/notification-settings")
 @operation(bp, "Change your reminder delivery preferences", body=True)
+@bp.doc(operation_id="updateNotificationSettings")
 @jwt_required()
 @bp.input(NotificationSettingsPatch, arg_name="data")
 @output(bp, NotificationSettingsOut)

@@ -35,6 +35,7 @@ COLUMNS = (
 
 @bp.get("")
 @operation(bp, "List notifications, newest first")
+@bp.doc(operation_id="listNotifications")
 @jwt_required()
 @bp.input(NotificationQuery, location="query", arg_name="query", unknown=RAISE)
 @output(bp, NotificationPage)
@@ -59,6 +60,7 @@ def list_notifications(query: dict[str, Any]) -> Any:
 
 @bp.post("/<uuid:nid>/read")
 @operation(bp, "Mark a notification read")
+@bp.doc(operation_id="markNotificationRead")
 @jwt_required()
 @write_limit.limited
 @output(bp, NotificationOut)

@@ -18,6 +18,7 @@ bp = APIBlueprint("ops", __name__, tag="Operations")
 
 @bp.get("/health")
 @operation(bp, "Liveness: the process answers (touches nothing)", auth=False)
+@bp.doc(operation_id="getHealth")
 @bp.output({"status": fields.String(required=True)}, schema_name="Health")
 def health() -> Any:
     return {"status": "ok"}
@@ -25,6 +26,7 @@ def health() -> Any:
 
 @bp.get("/ready")
 @operation(bp, "Readiness: the database answers", auth=False, errors={503: "The database is unreachable"})
+@bp.doc(operation_id="getReadiness")
 @bp.output({"status": fields.String(required=True)}, schema_name="Ready")
 def ready() -> Any:
     try:

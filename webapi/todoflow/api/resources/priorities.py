@@ -20,6 +20,7 @@ ALL = text("SELECT id, name, level FROM priorities ORDER BY level")
 
 @bp.get("")
 @operation(bp, "The priority levels, least urgent first")
+@bp.doc(operation_id="listPriorities")
 @jwt_required()
 @output(bp, PriorityList)
 def list_priorities() -> Any:

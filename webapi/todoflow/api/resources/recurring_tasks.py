@@ -42,6 +42,7 @@ def _found(row: Any) -> Any:
     "on or after today in your time zone: no occurrence before the day of creation is ever created.",
     errors={409: "Over the active-series quota (quota_exceeded)", 429: "Over the write rate (see Retry-After)"},
 )
+@bp.doc(operation_id="createRecurringTask")
 @jwt_required()
 @write_limit.limited
 @bp.input(RecurringTaskIn, arg_name="data")
@@ -56,6 +57,7 @@ def create_recurring_task(data: dict[str, Any]) -> Any:
 
 @bp.get("")
 @operation(bp, "List recurring tasks")
+@bp.doc(operation_id="listRecurringTasks")
 @jwt_required()
 @bp.input(RecurringQuery, location="query", arg_name="query", unknown=RAISE)
 @output(bp, RecurringTaskPage)
@@ -65,6 +67,7 @@ def list_recurring_tasks(query: dict[str, Any]) -> Any:
 
 @bp.get("/<uuid:rid>")
 @operation(bp, "Get a recurring task")
+@bp.doc(operation_id="getRecurringTask")
 @jwt_required()
 @output(bp, RecurringTaskOut)
 def get_recurring_task(rid: uuid.UUID) -> Any:
@@ -79,6 +82,7 @@ def get_recurring_task(rid: uuid.UUID) -> Any:
     description="Only title, description, priority_id and end_date change; an end_date before next_due_at "
     "ends the series (is_active becomes false).",
 )
+@bp.doc(operation_id="updateRecurringTask")
 @jwt_required()
 @write_limit.limited
 @bp.input(RecurringTaskUpdate, arg_name="data")
@@ -91,6 +95,7 @@ def update_recurring_task(rid: uuid.UUID, data: dict[str, Any]) -> Any:
 
 @bp.delete("/<uuid:rid>")
 @operation(bp, "Delete a recurring task", description="Tasks it generated stay, unlinked from the series.")
+@bp.doc(operation_id="deleteRecurringTask")
 @jwt_required()
 @write_limit.limited
 @bp.output({}, status_code=204)
@@ -103,6 +108,7 @@ def delete_recurring_task(rid: uuid.UUID) -> Any:
 
 @bp.post("/<uuid:rid>/pause")
 @operation(bp, "Pause a recurring task (no new occurrences)")
+@bp.doc(operation_id="pauseRecurringTask")
 @jwt_required()
 @write_limit.limited
 @output(bp, RecurringTaskOut)
@@ -120,6 +126,7 @@ def pause_recurring_task(rid: uuid.UUID) -> Any:
     "occurrences missed while paused are not created.",
     errors={409: "The series has ended (series_ended), or over the active-series quota (quota_exceeded)"},
 )
+@bp.doc(operation_id="resumeRecurringTask")
 @jwt_required()
 @write_limit.limited
 @output(bp, RecurringTaskOut)
@@ -141,6 +148,7 @@ def resume_recurring_task(rid: uuid.UUID) -> Any:
     "default 10), respecting COUNT, UNTIL and end_date; creates nothing. A completion-based series shows the "
     "dates it gets if each instance is completed on its due date.",
 )
+@bp.doc(operation_id="previewOccurrences")
 @jwt_required()
 @bp.input(OccurrencesQuery, location="query", arg_name="query", unknown=RAISE)
 @output(bp, OccurrencesOut)

@@ -28,6 +28,7 @@ def _found(row: Any) -> Any:
 
 @bp.post("")
 @operation(bp, "Create a task", body=True, errors=QUOTA_ERRORS)
+@bp.doc(operation_id="createTask")
 @jwt_required()
 @write_limit.limited
 @bp.input(TaskIn, arg_name="data")
@@ -42,6 +43,7 @@ def create_task(data: dict[str, Any]) -> Any:
 
 @bp.get("")
 @operation(bp, "List tasks (filtered, sorted, one page)")
+@bp.doc(operation_id="listTasks")
 @jwt_required()
 @bp.input(TaskQuery, location="query", arg_name="query", unknown=RAISE)
 @output(bp, TaskPage)
@@ -51,6 +53,7 @@ def list_tasks(query: dict[str, Any]) -> Any:
 
 @bp.get("/<int:task_id>")
 @operation(bp, "Get a task")
+@bp.doc(operation_id="getTask")
 @jwt_required()
 @output(bp, TaskOut)
 def get_task(task_id: int) -> Any:
@@ -59,6 +62,7 @@ def get_task(task_id: int) -> Any:
 
 @bp.patch("/<int:task_id>")
 @operation(bp, "Change some fields of a task", body=True, description="Changing due_date re-arms its reminder.")
+@bp.doc(operation_id="updateTask")
 @jwt_required()
 @write_limit.limited
 @bp.input(TaskPatch, arg_name="data")
@@ -71,6 +75,7 @@ def patch_task(task_id: int, data: dict[str, Any]) -> Any:
 
 @bp.put("/<int:task_id>")
 @operation(bp, "Replace a task's fields", body=True, description="Omitted optional fields take their defaults.")
+@bp.doc(operation_id="replaceTask")
 @jwt_required()
 @write_limit.limited
 @bp.input(TaskIn, arg_name="data")
@@ -83,6 +88,7 @@ def replace_task(task_id: int, data: dict[str, Any]) -> Any:
 
 @bp.delete("/<int:task_id>")
 @operation(bp, "Delete a task", description="Its history stays readable at /api/tasks/{task_id}/events.")
+@bp.doc(operation_id="deleteTask")
 @jwt_required()
 @write_limit.limited
 @bp.output({}, status_code=204)
@@ -95,6 +101,7 @@ def delete_task(task_id: int) -> Any:
 
 @bp.post("/<int:task_id>/complete")
 @operation(bp, "Mark a task completed")
+@bp.doc(operation_id="completeTask")
 @jwt_required()
 @write_limit.limited
 @output(bp, TaskOut)
@@ -106,6 +113,7 @@ def complete_task(task_id: int) -> Any:
 
 @bp.post("/<int:task_id>/reopen")
 @operation(bp, "Mark a completed task open again", errors=QUOTA_ERRORS)
+@bp.doc(operation_id="reopenTask")
 @jwt_required()
 @write_limit.limited
 @output(bp, TaskOut)
@@ -125,6 +133,7 @@ def reopen_task(task_id: int) -> Any:
     "A task's history, oldest first",
     description="Read from the event log, which the pipeline fills from Kafka; a deleted task keeps its history.",
 )
+@bp.doc(operation_id="listTaskEvents")
 @jwt_required()
 @bp.input(EventQuery, location="query", arg_name="query", unknown=RAISE)
 @output(bp, TaskEventPage)

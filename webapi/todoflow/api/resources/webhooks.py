@@ -55,6 +55,7 @@ def _check_target(url: str) -> None:
     description="The answer holds the signing secret; it is never shown again (rotate it to get a new one).",
     errors={409: f"You already have {webhook_store.MAX_WEBHOOKS_PER_USER} webhooks"},
 )
+@bp.doc(operation_id="createWebhook")
 @jwt_required()
 @bp.input(WebhookIn, arg_name="data")
 @output(bp, WebhookWithSecret, status_code=201)
@@ -72,6 +73,7 @@ def create_webhook(data: dict[str, Any]) -> Any:
 
 @bp.get("")
 @operation(bp, "List your webhooks")
+@bp.doc(operation_id="listWebhooks")
 @jwt_required()
 @output(bp, WebhookList)
 def list_webhooks() -> Any:
@@ -80,6 +82,7 @@ def list_webhooks() -> Any:
 
 @bp.get("/<uuid:wid>")
 @operation(bp, "Get a webhook")
+@bp.doc(operation_id="getWebhook")
 @jwt_required()
 @output(bp, WebhookOut)
 def get_webhook(wid: uuid.UUID) -> Any:
@@ -88,6 +91,7 @@ def get_webhook(wid: uuid.UUID) -> Any:
 
 @bp.patch("/<uuid:wid>")
 @operation(bp, "Change a webhook", body=True, description="url, events, description, active (true re-activates).")
+@bp.doc(operation_id="updateWebhook")
 @jwt_required()
 @bp.input(WebhookPatch, arg_name="data")
 @output(bp, WebhookOut)
@@ -102,6 +106,7 @@ def update_webhook(wid: uuid.UUID, data: dict[str, Any]) -> Any:
 
 @bp.delete("/<uuid:wid>")
 @operation(bp, "Delete a webhook", description="Its pending deliveries are dropped.")
+@bp.doc(operation_id="deleteWebhook")
 @jwt_required()
 @bp.output({}, status_code=204)
 def delete_webhook(wid: uuid.UUID) -> Any:
@@ -113,6 +118,7 @@ def delete_webhook(wid: uuid.UUID) -> Any:
 
 @bp.post("/<uuid:wid>/rotate-secret")
 @operation(bp, "Replace the signing secret", description="Deliveries from now on are signed with the new secret.")
+@bp.doc(operation_id="rotateWebhookSecret")
 @jwt_required()
 @output(bp, WebhookWithSecret)
 def rotate_webhook_secret(wid: uuid.UUID) -> Any:
@@ -123,6 +129,7 @@ def rotate_webhook_secret(wid: uuid.UUID) -> Any:
 
 @bp.post("/<uuid:wid>/ping")
 @operation(bp, "Send a ping delivery now", description="Queued for the delivery service, which is woken at once.")
+@bp.doc(operation_id="pingWebhook")
 @jwt_required()
 @output(bp, DeliveryOut, status_code=202)
 def ping_webhook(wid: uuid.UUID) -> Any:
@@ -133,6 +140,7 @@ def ping_webhook(wid: uuid.UUID) -> Any:
 
 @bp.get("/<uuid:wid>/deliveries")
 @operation(bp, "The webhook's deliveries, newest first")
+@bp.doc(operation_id="listWebhookDeliveries")
 @jwt_required()
 @bp.input(DeliveryQuery, location="query", arg_name="query", unknown=RAISE)
 @output(bp, DeliveryPage)
