@@ -42,7 +42,7 @@ def _post_fork(_server: Any, _worker: Any) -> None:
         db.engine.dispose(close=False)
 
 
-class _Server(BaseApplication):  # type: ignore[misc]
+class _Server(BaseApplication):
     def __init__(self, load: Callable[[], Any], settings: dict[str, Any]) -> None:
         self._load = load
         self._settings = settings

@@ -78,13 +78,14 @@ def run() -> str:
     rules = run_job(["expand-recurrences", "--as-of", RULE_AS_OF], job_env(url), url, "todoflow-expand-recurrences")
     assert rules.counts["created"] == SERIES * DAYS and rules.counts["events"] == 2 * SERIES * DAYS, rules.counts
     with psycopg.connect(url, autocommit=True) as conn:
-        wrong = conn.execute(
+        row = conn.execute(
             """SELECT count(*) FROM tasks t JOIN recurring_tasks r ON r.id = t.recurring_task_id
                WHERE (r.rrule = %s AND extract(isodow FROM t.due_date) NOT IN (1, 3, 5))
                   OR (r.rrule = %s AND (extract(isodow FROM t.due_date) <> 5
                       OR (t.due_date + 7) < (date_trunc('month', t.due_date) + interval '1 month')))""",
             (WEEKLY, MONTHLY),
-        ).fetchone()[0]
+        ).fetchone()
+    wrong = row[0] if row else None
     assert wrong == 0, f"{wrong} rule-based tasks off their rule"
     return report(seed, rules)
 
