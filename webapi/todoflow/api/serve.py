@@ -63,6 +63,7 @@ def serve(load: Callable[[], Any], settings: dict[str, Any]) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `todoflow serve-api`."""
     parser.add_argument("--bind", default=os.environ.get("API_BIND", "127.0.0.1:8000"), help="host:port")
     parser.add_argument("--workers", type=int, default=default_workers(), help="worker processes")
     parser.add_argument("--threads", type=int, default=int(os.environ.get("API_THREADS", "2")), help="per worker")
@@ -70,6 +71,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Serve the API under gunicorn until it is stopped; the exit code."""
     from todoflow.api import create_app
 
     serve(create_app, options(args.bind, args.workers, args.threads, args.access_log))

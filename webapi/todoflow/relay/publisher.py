@@ -36,6 +36,7 @@ class Throttle:
         self._held: dict[object, int] = {}
 
     def allow(self, key: object) -> bool:
+        """Whether an event for key may pass now; counts it as held back if not."""
         now = time.monotonic()
         if now - self._last.get(key, -self.interval) >= self.interval:
             self._last[key] = now
@@ -44,6 +45,7 @@ class Throttle:
         return False
 
     def suppressed_note(self, key: object) -> str:
+        """" (N similar suppressed)" for the events of key held back since the last one passed, else ""."""
         held = self._held.pop(key, 0)
         return f" ({held} similar suppressed)" if held else ""
 
@@ -56,6 +58,7 @@ class ThrottledFilter(logging.Filter):
         self._throttle = Throttle(interval)
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Whether record is the first of its kind (digits ignored) in the interval."""
         key = "".join(c for c in record.getMessage() if not c.isdigit())[:120]
         return self._throttle.allow(key)
 
@@ -74,6 +77,7 @@ class BatchResult:
 
     @property
     def complete(self) -> bool:
+        """Whether Kafka acknowledged the whole batch."""
         return not self.errors and not self.aborted
 
 

@@ -58,11 +58,13 @@ class Backoff:
         self.initial, self.maximum, self.failures = initial, maximum, 0
 
     def next(self) -> float:
+        """The next delay, each one twice the last up to maximum."""
         delay = min(self.maximum, self.initial * (2**self.failures))
         self.failures += 1
         return delay
 
     def reset(self) -> None:
+        """Start again from the initial delay."""
         self.failures = 0
 
 
@@ -83,6 +85,7 @@ class Relay:
             self._stop_at = time.monotonic()
 
     def stopping(self) -> bool:
+        """Whether a stop was requested."""
         return self._stop_at is not None
 
     def _abort_batch(self) -> bool:

@@ -39,6 +39,7 @@ def bind_log_servers_to_loopback() -> None:
 
 
 def main() -> int:
+    """Run the Airflow CLI with sys.argv's arguments and its log servers on loopback."""
     bind_log_servers_to_loopback()
     from airflow.__main__ import main as airflow_main
 

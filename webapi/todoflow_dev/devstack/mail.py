@@ -51,6 +51,7 @@ def messages(directory: Path) -> list[EmailMessage]:
 
 
 def is_running() -> bool:
+    """Whether the local SMTP server has a live pid file."""
     return procs.read_pid(NAME) is not None
 
 
@@ -64,10 +65,12 @@ def start() -> None:
 
 
 def stop() -> bool:
+    """Stop the local SMTP server; True if it was running."""
     return procs.stop(NAME, timeout=10)
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Serve SMTP on 127.0.0.1, keeping messages in a Maildir, until SIGTERM or SIGINT."""
     parser = argparse.ArgumentParser(prog="python -m todoflow_dev.devstack.mail", description=__doc__.splitlines()[0])
     parser.add_argument("--dir", type=Path, default=MAIL_HOME, help="Maildir to keep messages in")
     parser.add_argument("--port", type=int, default=SMTP_PORT)
