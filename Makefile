@@ -47,7 +47,7 @@ lint: $(STAMP) $(ACTIONLINT) ## ruff over the whole repo, actionlint over .githu
 	$(VENV)/bin/ruff check .
 	$(ACTIONLINT) -no-color .github/workflows/*.yml
 
-typecheck: $(STAMP) ## mypy over the application package
+typecheck: $(STAMP) ## mypy over the application (webapi/todoflow), the dev tooling (webapi/todoflow_dev) and dags/
 	$(VENV)/bin/mypy
 
 test: lint typecheck metrics-tools ## ruff, actionlint and mypy, then the whole test suite against real PostgreSQL, Kafka and Airflow

@@ -23,6 +23,7 @@ os.environ["STATSD_PORT"] = os.environ.get("TODOFLOW_TEST_STATSD_PORT") or "5812
 import psycopg  # noqa: E402
 import pytest  # noqa: E402
 
+from tests.support import StatsdListener  # noqa: E402
 from todoflow_dev.devstack import kafka as local_kafka  # noqa: E402
 from todoflow_dev.devstack import postgres as local_pg  # noqa: E402
 
@@ -145,3 +146,11 @@ def consume(kafka_bootstrap: str) -> Callable[..., list[Any]]:
         return messages
 
     return _consume
+
+
+@pytest.fixture
+def statsd_listener() -> Iterator[StatsdListener]:
+    """A StatsD server on a free UDP port that keeps every metric line it receives."""
+    listener = StatsdListener()
+    yield listener
+    listener.close()

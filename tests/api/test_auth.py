@@ -7,7 +7,7 @@ from typing import Any
 import psycopg
 from argon2 import PasswordHasher
 
-from tests.api.conftest import PASSWORD, ApiUser, error_of
+from tests.api.support import PASSWORD, ApiUser, error_of
 from todoflow.api import create_app
 
 

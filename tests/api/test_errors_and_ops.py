@@ -8,7 +8,7 @@ import subprocess
 import sys
 from typing import Any
 
-from tests.api.conftest import ApiUser, error_of
+from tests.api.support import ApiUser, error_of
 
 
 def test_unknown_route_is_404(client: Any) -> None:

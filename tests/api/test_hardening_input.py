@@ -8,7 +8,7 @@ from typing import Any
 
 import psycopg
 
-from tests.api.conftest import ApiUser, error_of
+from tests.api.support import ApiUser, error_of
 
 HUGE = "1" * 5000
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import psycopg
 
-from tests.api.conftest import PASSWORD, error_of
+from tests.api.support import PASSWORD, error_of
 from todoflow.api import create_app
 
 ATTACKER = "203.0.113.66"

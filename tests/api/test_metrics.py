@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import ApiUser
+from tests.api.support import ApiUser
 from todoflow.core import metrics
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import psycopg
 
-from tests.api.conftest import ApiUser, error_of
+from tests.api.support import ApiUser, error_of
 
 
 def _notify(pg: psycopg.Connection[Any], user: ApiUser, title: str, created: str) -> str:

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
-from tests.api.conftest import PASSWORD
+from tests.api.support import PASSWORD
 
 PACKAGE = "todoflow_api_client"  # the generator's name for a document titled "todoflow API"
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from openapi_spec_validator import validate
 
-from tests.api.conftest import PASSWORD, ApiUser, error_of
+from tests.api.support import PASSWORD, ApiUser, error_of
 from todoflow.api.fields import time_zones
 
 METHODS = frozenset({"get", "put", "post", "patch", "delete", "head", "options", "trace"})

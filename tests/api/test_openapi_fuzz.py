@@ -9,7 +9,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
 
-from tests.api.conftest import ApiUser
+from tests.api.support import ApiUser
 from todoflow.api import create_app
 
 # Bounded: enough to find shape and validation gaps in a couple of minutes, not an exhaustive search.

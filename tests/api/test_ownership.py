@@ -7,7 +7,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.api.conftest import ApiUser, error_of
+from tests.api.support import ApiUser, error_of
 
 TASK_CALLS = [
     ("get", "/api/tasks/{task}", None),

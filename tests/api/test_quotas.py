@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from tests.api.conftest import ApiUser, error_of
+from tests.api.support import ApiUser, error_of
 from todoflow.api import create_app
 
 SERIES = {"title": "s", "recurrence_type": "daily", "recurrence_interval": 1, "start_date": "2030-01-01"}

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 
-from tests.api.conftest import ApiUser, error_of
-from tests.rrules.cases import oracle, random_anchor, random_rule
+from tests.api.support import ApiUser, error_of
+from tests.rrules.support import oracle, random_anchor, random_rule
 from todoflow.core import rrule
 from todoflow.core.recurrence import occurrence
 

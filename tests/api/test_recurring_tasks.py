@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
-from tests.api.conftest import ApiUser, error_of
+from tests.api.support import ApiUser, error_of
 
 SEED_FIELDS = {
     "id",

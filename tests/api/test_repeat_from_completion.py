@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from tests.api.conftest import ApiUser
-from tests.jobs.conftest import at_once, check_event
+from tests.api.support import ApiUser
+from tests.jobs.support import at_once, check_event
 from todoflow.api import series, task_store
 from todoflow.core.settings import sqlalchemy_url
 from todoflow.jobs.expand import expand

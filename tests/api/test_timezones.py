@@ -6,7 +6,7 @@ from typing import Any
 
 import psycopg
 
-from tests.api.conftest import PASSWORD, ApiUser, error_of
+from tests.api.support import PASSWORD, ApiUser, error_of
 from todoflow.api.fields import time_zones
 
 NOT_ZONES = ("localtime", "posixrules", "posix/Europe/Berlin", "right/UTC")

@@ -6,7 +6,7 @@ from typing import Any
 
 import psycopg
 
-from tests.api.conftest import PASSWORD, ApiUser, error_of
+from tests.api.support import PASSWORD, ApiUser, error_of
 
 
 def _refresh(client: Any, token: str) -> Any:

@@ -10,7 +10,7 @@ from typing import Any
 import jwt as pyjwt
 from flask_jwt_extended import create_access_token
 
-from tests.api.conftest import ApiUser, error_of
+from tests.api.support import ApiUser, error_of
 
 
 def _refused(client: Any, token: str | None, header: str | None = None) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.api.conftest import ApiUser, error_of
+from tests.api.support import ApiUser, error_of
 from todoflow.api import create_app
 
 PUBLIC_URL = "https://93.184.215.14/hooks"  # a public literal address: no DNS needed

@@ -73,14 +73,15 @@ def _with_range(argv: list[str], from_date: str, to_date: str) -> list[str]:
 
 
 @pytest.mark.parametrize("dag_id", ["recurrence_expansion", "due_date_sweep"])
-def test_the_documented_backfill_runs_one_interval_at_a_time(serialized_dags: None, dag_id: str) -> None:
+def test_the_documented_backfill_runs_one_interval_at_a_time(
+    serialized_dags: None, airflow_metadata: str, dag_id: str
+) -> None:
     """A backfill is not bound by the DAG's max_active_runs (Airflow gives it its own, default 10): the
     commands the DAG docs and the README give operators make it sequential."""
     import ast
 
     import psycopg
 
-    from tests.dags.conftest import AIRFLOW_TEST_DB
     from todoflow_dev.devstack import postgres as local_pg
 
     repo = Path(__file__).resolve().parents[2]
@@ -93,7 +94,7 @@ def test_the_documented_backfill_runs_one_interval_at_a_time(serialized_dags: No
 
     # Created for real in the test metadata database (no scheduler runs here: the runs stay queued).
     _airflow(*_with_range(documented, "2025-02-01T00:00:00+00:00", "2025-02-01T00:30:00+00:00"))
-    with psycopg.connect(local_pg.admin_url(AIRFLOW_TEST_DB), autocommit=True) as conn:
+    with psycopg.connect(local_pg.admin_url(airflow_metadata), autocommit=True) as conn:
         backfill_id, max_active_runs = conn.execute(
             "SELECT id, max_active_runs FROM backfill WHERE dag_id = %s AND completed_at IS NULL", (dag_id,)
         ).fetchone()

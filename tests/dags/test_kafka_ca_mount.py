@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import kubernetes_validate
 import pytest
-from test_pod_specs import KUBERNETES_VERSION, _dag, _pod, _render
+
+from tests.dags.support import KUBERNETES_VERSION, load_dag, pod_spec, render_task
 
 KAFKA_KEYS = (
     "DATABASE_URL",
@@ -21,8 +22,8 @@ def test_event_log_pod_reads_sasl_settings_from_the_secret_and_the_ca_from_a_mou
 ) -> None:
     monkeypatch.setenv("TODOFLOW_K8S_SECRET_KEYS", ",".join(KAFKA_KEYS))
     monkeypatch.setenv("TODOFLOW_K8S_KAFKA_CA_SECRET", "managed-kafka-ca")
-    operator, context = _render(_dag("event_log"), "write_event_log")
-    pod = _pod(operator, context)
+    operator, context = render_task(load_dag("event_log"), "write_event_log")
+    pod = pod_spec(operator, context)
     kubernetes_validate.validate(pod, KUBERNETES_VERSION, strict=True)
 
     (container,) = pod["spec"]["containers"]
@@ -42,8 +43,8 @@ def test_event_log_pod_reads_sasl_settings_from_the_secret_and_the_ca_from_a_mou
 
 
 def test_without_a_ca_secret_pods_mount_no_ca(kubernetes_mode: dict[str, str]) -> None:
-    operator, context = _render(_dag("event_log"), "write_event_log")
-    pod = _pod(operator, context)
+    operator, context = render_task(load_dag("event_log"), "write_event_log")
+    pod = pod_spec(operator, context)
     (container,) = pod["spec"]["containers"]
     assert "KAFKA_SSL_CA_LOCATION" not in {item["name"] for item in container["env"]}
     assert [volume["name"] for volume in pod["spec"]["volumes"]] == ["tmp"]

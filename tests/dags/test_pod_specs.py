@@ -7,19 +7,15 @@ ask the KubernetesPodOperator for its pod (build_pod_request_obj), with a throwa
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import kubernetes_validate
 import pytest
 
-from todoflow.core.settings import REPO_ROOT
+from tests.dags.support import KUBERNETES_VERSION, TEN, load_dag, pod_spec, render_task
 
-# DOKS offers 1.33 and later; the strict schema also rejects unknown fields.
-KUBERNETES_VERSION = "1.33.0"
 IMAGE = "registry.digitalocean.com/todoflow/app:1.2.3"
-TEN = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
 TEN_ISO = "2026-03-01T10:00:00+00:00"
 
 JOB_TASKS = {
@@ -33,69 +29,6 @@ DEFAULT_RESOURCES = {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {
 RESOURCES = {
     "check_schedules": {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"cpu": "2", "memory": "1Gi"}}
 }
-
-
-def _dag(dag_id: str) -> Any:
-    from airflow.dag_processing.dagbag import DagBag
-
-    bag = DagBag(dag_folder=str(REPO_ROOT / "dags" / f"{dag_id}.py"))
-    assert bag.import_errors == {}
-    return bag.dags[dag_id]
-
-
-def _render(
-    dag: Any,
-    task_id: str,
-    *,
-    map_index: int = -1,
-    run_type: str = "scheduled",
-    logical_date: datetime | None = TEN,
-    interval: tuple[datetime, datetime] | None = (TEN, TEN),
-    run_after: datetime = TEN,
-    conf: dict[str, Any] | None = None,
-) -> tuple[Any, dict[str, Any]]:
-    """The rendered (unmapped) operator and its template context, as the task runner would have them."""
-    from airflow.sdk.api.datamodels._generated import DagRun, DagRunState, DagRunType, TIRunContext
-    from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
-
-    run = DagRun(
-        dag_id=dag.dag_id,
-        run_id=f"{run_type}__{run_after.isoformat()}",
-        logical_date=logical_date,
-        data_interval_start=interval[0] if interval else None,
-        data_interval_end=interval[1] if interval else None,
-        run_after=run_after,
-        start_date=run_after,
-        end_date=None,
-        run_type=DagRunType(run_type),
-        state=DagRunState.RUNNING,
-        conf=conf,
-        consumed_asset_events=[],
-        partition_key=None,
-    )
-    task = dag.get_task(task_id)
-    ti = RuntimeTaskInstance.model_construct(
-        id=uuid.uuid4(),
-        task_id=task_id,
-        dag_id=dag.dag_id,
-        run_id=run.run_id,
-        try_number=1,
-        dag_version_id=uuid.uuid4(),
-        map_index=map_index,
-        task=task,
-        max_tries=task.retries,
-        start_date=run_after,
-        _ti_context_from_server=TIRunContext(dag_run=run, max_tries=task.retries),
-    )
-    context = ti.get_template_context()
-    ti.render_templates(context)
-    return ti.task, context
-
-
-def _pod(operator: Any, context: dict[str, Any]) -> dict[str, Any]:
-    from kubernetes.client import ApiClient
-
-    return ApiClient().sanitize_for_serialization(operator.build_pod_request_obj(context))
 
 
 def _expected_arguments(task_id: str, map_index: int, shards: int) -> list[str]:
@@ -115,22 +48,22 @@ def test_job_tasks_and_only_they_are_pod_operators_in_kubernetes_mode(kubernetes
     from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 
     for dag_id in ("recurrence_expansion", "due_date_sweep", "event_log", "schedule_quality"):
-        dag = _dag(dag_id)
+        dag = load_dag(dag_id)
         pods = {t.task_id for t in dag.tasks if issubclass(t.operator_class, KubernetesPodOperator)}
         assert pods == {task_id for (d, task_id) in JOB_TASKS if d == dag_id}
 
 
 @pytest.mark.parametrize(("dag_id", "task_id"), list(JOB_TASKS), ids=[d for d, _ in JOB_TASKS])
 def test_pod_spec_of_each_job_task(kubernetes_mode: dict[str, str], dag_id: str, task_id: str) -> None:
-    dag = _dag(dag_id)
+    dag = load_dag(dag_id)
     shards = int(kubernetes_mode["TODOFLOW_EXPANSION_SHARDS"])
     mapped = task_id == "expand_recurrences"
     map_indexes = list(range(shards)) if mapped else [-1]
     assert getattr(dag.get_task(task_id), "is_mapped", False) is mapped
     timeout = JOB_TASKS[(dag_id, task_id)]
     for map_index in map_indexes:
-        operator, context = _render(dag, task_id, map_index=map_index)
-        pod = _pod(operator, context)
+        operator, context = render_task(dag, task_id, map_index=map_index)
+        pod = pod_spec(operator, context)
 
         assert operator.on_finish_action.value == "delete_pod"
         assert operator.get_logs is True
@@ -194,47 +127,48 @@ def test_pod_spec_of_each_job_task(kubernetes_mode: dict[str, str], dag_id: str,
 def test_as_of_argument_follows_the_kind_of_run(
     kubernetes_mode: dict[str, str], render: dict[str, Any], as_of: str
 ) -> None:
-    dag = _dag("due_date_sweep")
-    operator, context = _render(dag, "sweep_due", **render)
-    args = _pod(operator, context)["spec"]["containers"][0]["args"]
+    dag = load_dag("due_date_sweep")
+    operator, context = render_task(dag, "sweep_due", **render)
+    args = pod_spec(operator, context)["spec"]["containers"][0]["args"]
     assert args[args.index("--as-of") + 1] == as_of
 
 
 def test_trigger_form_params_reach_the_pod(kubernetes_mode: dict[str, str]) -> None:
-    sweep, context = _render(_dag("due_date_sweep"), "sweep_due", run_type="manual", conf={"window": "2h"})
-    assert _pod(sweep, context)["spec"]["containers"][0]["args"][-2:] == ["--window", "2h"]
-    after, context = _render(_dag("recurrence_expansion"), "sweep_due", run_type="manual", conf={"window": "3d"})
-    assert _pod(after, context)["spec"]["containers"][0]["args"][-2:] == ["--window", "3d"]
-    writer, context = _render(_dag("event_log"), "write_event_log", run_type="manual", conf={"max_seconds": 30})
-    args = _pod(writer, context)["spec"]["containers"][0]["args"]
+    sweep, context = render_task(load_dag("due_date_sweep"), "sweep_due", run_type="manual", conf={"window": "2h"})
+    assert pod_spec(sweep, context)["spec"]["containers"][0]["args"][-2:] == ["--window", "2h"]
+    expansion = load_dag("recurrence_expansion")
+    after, context = render_task(expansion, "sweep_due", run_type="manual", conf={"window": "3d"})
+    assert pod_spec(after, context)["spec"]["containers"][0]["args"][-2:] == ["--window", "3d"]
+    writer, context = render_task(load_dag("event_log"), "write_event_log", run_type="manual", conf={"max_seconds": 30})
+    args = pod_spec(writer, context)["spec"]["containers"][0]["args"]
     assert args[args.index("--max-seconds") + 1] == "30"
 
 
 def test_local_mode_runs_the_same_argv_without_a_pod(kubernetes_mode: dict[str, str], monkeypatch) -> None:
     pods = {}
     for dag_id, task_id in JOB_TASKS:
-        operator, _ = _render(_dag(dag_id), task_id, map_index=0 if task_id == "expand_recurrences" else -1)
+        operator, _ = render_task(load_dag(dag_id), task_id, map_index=0 if task_id == "expand_recurrences" else -1)
         pods[(dag_id, task_id)] = [*operator.cmds, *operator.arguments]
     monkeypatch.setenv("TODOFLOW_JOB_MODE", "local")
     from todoflow.pipeline.local import LocalJobOperator
 
     for dag_id, task_id in JOB_TASKS:
-        operator, _ = _render(_dag(dag_id), task_id, map_index=0 if task_id == "expand_recurrences" else -1)
+        operator, _ = render_task(load_dag(dag_id), task_id, map_index=0 if task_id == "expand_recurrences" else -1)
         assert isinstance(operator, LocalJobOperator)
         assert [*operator.command, *operator.arguments] == pods[(dag_id, task_id)]
 
 
 def test_quality_check_after_an_expansion_reconciles_the_last_day(kubernetes_mode: dict[str, str]) -> None:
     after = TEN + timedelta(minutes=2)
-    operator, context = _render(
-        _dag("schedule_quality"),
+    operator, context = render_task(
+        load_dag("schedule_quality"),
         "check_schedules",
         run_type="asset_triggered",
         logical_date=None,
         interval=None,
         run_after=after,
     )
-    args = _pod(operator, context)["spec"]["containers"][0]["args"]
+    args = pod_spec(operator, context)["spec"]["containers"][0]["args"]
     assert args == [
         "check-schedules", "--as-of", after.isoformat(), "--since", (after - timedelta(days=1)).isoformat(),
     ]  # fmt: skip

@@ -6,24 +6,26 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
-from tests.delivery.support import DeliverProcess, Receiver, deliver_environment
-from tests.events.support import StatsdListener, wait_for_leaders
+from tests.delivery.support import (
+    DeliverProcess,
+    Receiver,
+    Subscribe,
+    Subscriber,
+    add_user,
+    add_webhook,
+    deliver_environment,
+)
+from tests.support import StatsdListener
 from todoflow_dev.devstack import mail
 
 
 @pytest.fixture(scope="session")
 def bootstrap(kafka_bootstrap: str) -> str:
-    wait_for_leaders(kafka_bootstrap)
+    """The suite's broker, its topics' leaders elected (kafka_bootstrap waits for them)."""
     return kafka_bootstrap
-
-
-@pytest.fixture
-def statsd_listener() -> Iterator[StatsdListener]:
-    listener = StatsdListener()
-    yield listener
-    listener.close()
 
 
 @pytest.fixture
@@ -41,6 +43,23 @@ def receivers() -> Iterator[Callable[..., Receiver]]:
     yield _make
     for receiver in made:
         receiver.close()
+
+
+@pytest.fixture
+def subscribed(pg: psycopg.Connection[Any], receivers: Callable[..., Receiver]) -> Subscribe:
+    """subscribed(respond=None, users=1, listening=True) -> a new receiver and users each with a webhook to it."""
+
+    def _subscribed(
+        respond: Callable[..., Any] | None = None, users: int = 1, listening: bool = True
+    ) -> tuple[Receiver, list[Subscriber]]:
+        receiver = receivers(respond, listening)
+        subscribers = []
+        for _ in range(users):
+            user_id = add_user(pg)
+            subscribers.append(Subscriber(user_id, *add_webhook(pg, user_id, receiver.url)))
+        return receiver, subscribers
+
+    return _subscribed
 
 
 @pytest.fixture

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
 import threading
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,7 +16,8 @@ from typing import Any
 import psycopg
 from confluent_kafka import Producer
 
-from tests.events.support import TODOFLOW, task_data, wait_until
+from tests.events.support import task_data
+from tests.support import ServiceProcess, service_environment
 from todoflow.core.event_schemas import validate_event
 from todoflow.core.events import envelope
 
@@ -99,63 +98,34 @@ class Receiver:
         self.server.server_close()
 
 
-class DeliverProcess:
+class DeliverProcess(ServiceProcess):
     """`todoflow deliver` as a real child process with its own log file."""
 
     def __init__(self, env: dict[str, str], log: Path):
-        self.log = log
-        with open(log, "ab") as out:
-            self.proc = subprocess.Popen(
-                [TODOFLOW, "deliver"], env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-            )
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
+        super().__init__("deliver", env, log)
 
     def wait_started(self, timeout: float = 30.0) -> None:
-        def started() -> bool:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"deliver exited with {self.proc.returncode}:\n{self.output()}")
-            return "delivery service started" in self.output()
-
-        wait_until(started, timeout, "the delivery service to start")
-
-    def kill(self) -> None:
-        """SIGKILL: no cleanup of any kind."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
-
-    def terminate(self, timeout: float = 30.0) -> int:
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout)
+        """Wait until the service has started its threads."""
+        self.wait_for_log("delivery service started", timeout)
 
 
 def deliver_environment(database_url: str, bootstrap: str, statsd_port: int, **overrides: str) -> dict[str, str]:
     """A delivery service under test: our database and broker, its own group, quick retries, private targets."""
-    env = dict(os.environ)
-    env.update(
-        {
-            "DATABASE_URL": database_url,
-            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-            "DELIVERY_GROUP": f"test-deliver-{uuid.uuid4().hex[:12]}",
-            "WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
-            "DELIVERY_RETRY_BASE_SECONDS": "0.2",
-            "DELIVERY_RETRY_MAX_SECONDS": "1",
-            "DELIVERY_POLL_INTERVAL_SECONDS": "0.2",
-            "DELIVERY_METRICS_INTERVAL_SECONDS": "0.3",
-            "DELIVERY_KAFKA_SESSION_TIMEOUT_MS": "6000",
-            "DELIVERY_WORKERS": "4",
-            "STATSD_HOST": "127.0.0.1",
-            "STATSD_PORT": str(statsd_port),
-            "STATSD_PREFIX": "todoflow",
-        }
-    )
-    env.update(overrides)
-    return env
+    quick = {
+        "DELIVERY_GROUP": f"test-deliver-{uuid.uuid4().hex[:12]}",
+        "WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
+        "DELIVERY_RETRY_BASE_SECONDS": "0.2",
+        "DELIVERY_RETRY_MAX_SECONDS": "1",
+        "DELIVERY_POLL_INTERVAL_SECONDS": "0.2",
+        "DELIVERY_METRICS_INTERVAL_SECONDS": "0.3",
+        "DELIVERY_KAFKA_SESSION_TIMEOUT_MS": "6000",
+        "DELIVERY_WORKERS": "4",
+    }
+    return service_environment(database_url, bootstrap, statsd_port, **(quick | overrides))
 
 
 def add_user(pg: psycopg.Connection[Any], email: str | None = None) -> str:
+    """The id of a new user (inserted directly)."""
     email = email or f"user-{uuid.uuid4().hex[:10]}@example.com"
     row = pg.execute("INSERT INTO users (email, password_hash) VALUES (%s, 'x') RETURNING id", (email,)).fetchone()
     assert row is not None
@@ -176,6 +146,19 @@ def add_webhook(
     ).fetchone()
     assert row is not None
     return str(row[0]), secret
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    """A user with one active webhook to every event type."""
+
+    user_id: str
+    webhook_id: str
+    secret: str
+
+
+# subscribed(respond=None, users=1, listening=True) -> (a new receiver, that many new users with a webhook to it)
+Subscribe = Callable[..., tuple[Receiver, list[Subscriber]]]
 
 
 def event_for(user_id: str, task_id: int, event_type: str = "task-created") -> dict[str, Any]:
@@ -228,3 +211,21 @@ def deliveries(pg: psycopg.Connection[Any], channel: str = "webhook") -> list[di
     ).fetchall()
     keys = ("id", "event_id", "endpoint", "state", "attempts", "last_status_code", "last_error", "dead_lettered_at")
     return [dict(zip(keys, r, strict=True)) for r in rows]
+
+
+def all_delivered(pg: psycopg.Connection[Any], count: int) -> Callable[[], bool]:
+    """A check for wait_until: exactly count webhook deliveries, all delivered."""
+
+    def check() -> bool:
+        rows = deliveries(pg)
+        return len(rows) == count and all(r["state"] == "delivered" for r in rows)
+
+    return check
+
+
+def ids_by_event(hits: list[Hit]) -> dict[str, set[str]]:
+    """Each event id the receiver saw -> the delivery ids it arrived under."""
+    ids: dict[str, set[str]] = defaultdict(set)
+    for hit in hits:
+        ids[hit.event["event_id"]].add(hit.headers["x-todoflow-delivery"])
+    return ids

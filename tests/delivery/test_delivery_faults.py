@@ -3,44 +3,33 @@
 from __future__ import annotations
 
 import time
-from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
 import psycopg
 
-from tests.delivery.support import DeliverProcess, Hit, Receiver, add_user, add_webhook, deliveries, event_for, produce
-from tests.events.support import wait_until
-
-
-def _ids_by_event(hits: list[Hit]) -> dict[str, set[str]]:
-    ids: dict[str, set[str]] = defaultdict(set)
-    for hit in hits:
-        ids[hit.event["event_id"]].add(hit.headers["x-todoflow-delivery"])
-    return ids
-
-
-def _delivered(pg: psycopg.Connection[Any], count: int) -> Callable[[], bool]:
-    def check() -> bool:
-        rows = deliveries(pg)
-        return len(rows) == count and all(r["state"] == "delivered" for r in rows)
-
-    return check
+from tests.delivery.support import (
+    DeliverProcess,
+    Subscribe,
+    all_delivered,
+    deliveries,
+    event_for,
+    ids_by_event,
+    produce,
+)
+from tests.support import wait_until
 
 
 def test_sigkill_mid_batch_then_restart_loses_nothing(
     pg: psycopg.Connection[Any],
     bootstrap: str,
-    receivers: Callable[..., Receiver],
+    subscribed: Subscribe,
     start_deliver: Callable[..., DeliverProcess],
 ) -> None:
     # A slow receiver keeps batches in flight (rows locked, requests sent, outcomes not yet committed).
-    receiver = receivers(lambda hit: (time.sleep(0.2), (200, {}))[1])
-    users = [add_user(pg) for _ in range(4)]
-    for user in users:
-        add_webhook(pg, user, receiver.url)
+    receiver, users = subscribed(lambda hit: (time.sleep(0.2), (200, {}))[1], users=4)
     first = start_deliver(DELIVERY_WORKERS="2", DELIVERY_CLAIM_BATCH="5")
-    events = [event_for(users[i % 4], i) for i in range(1, 121)]
+    events = [event_for(users[i % 4].user_id, i) for i in range(1, 121)]
     produce(bootstrap, events)
     wait_until(lambda: len(receiver.snapshot()) >= 15, 60, "the first deliveries")
     first.kill()
@@ -48,8 +37,8 @@ def test_sigkill_mid_batch_then_restart_loses_nothing(
     assert killed_at < len(events), "the service finished before it could be killed"
 
     start_deliver(DELIVERY_WORKERS="4", DELIVERY_CLAIM_BATCH="5")
-    wait_until(_delivered(pg, len(events)), 120, "every delivery after the restart")
-    ids = _ids_by_event(receiver.snapshot())
+    wait_until(all_delivered(pg, len(events)), 120, "every delivery after the restart")
+    ids = ids_by_event(receiver.snapshot())
     assert set(ids) == {e["event_id"] for e in events}  # nothing lost
     rows = {str(r["event_id"]): str(r["id"]) for r in deliveries(pg)}
     # At least once towards the receiver, but a resent event carries the same delivery id.
@@ -59,21 +48,18 @@ def test_sigkill_mid_batch_then_restart_loses_nothing(
 def test_two_replicas_share_the_work_and_never_send_twice(
     pg: psycopg.Connection[Any],
     bootstrap: str,
-    receivers: Callable[..., Receiver],
+    subscribed: Subscribe,
     start_deliver: Callable[..., DeliverProcess],
 ) -> None:
-    receiver = receivers()
-    users = [add_user(pg) for _ in range(12)]
-    for user in users:
-        add_webhook(pg, user, receiver.url)
+    receiver, users = subscribed(users=12)
     replicas = [start_deliver(), start_deliver()]
-    events = [event_for(users[i % 12], i) for i in range(1, 301)]
+    events = [event_for(users[i % 12].user_id, i) for i in range(1, 301)]
     produce(bootstrap, events)
 
-    wait_until(_delivered(pg, len(events)), 120, "every delivery")
+    wait_until(all_delivered(pg, len(events)), 120, "every delivery")
     time.sleep(1)  # room for a second send that must not happen
     hits = receiver.snapshot()
-    ids = _ids_by_event(hits)
+    ids = ids_by_event(hits)
     assert set(ids) == {e["event_id"] for e in events}
     assert all(len(v) == 1 for v in ids.values())  # never one event under two delivery ids
     assert len(hits) == len(events)  # and, with no crash, never sent twice at all

@@ -12,7 +12,8 @@ import psycopg
 import pytest
 
 from tests.delivery.support import DeliverProcess, add_user, deliveries, event_for, produce
-from tests.events.support import RelayProcess, StatsdListener, relay_environment, wait_until
+from tests.events.support import RelayProcess, relay_environment
+from tests.support import StatsdListener, wait_until
 from todoflow.jobs.sweep import sweep
 from todoflow_dev.devstack import mail
 

@@ -9,7 +9,7 @@ import sys
 from email.message import EmailMessage
 from pathlib import Path
 
-from tests.events.support import wait_until
+from tests.support import wait_until
 from todoflow_dev.devstack import mail, procs
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,15 +15,17 @@ from confluent_kafka import Consumer
 
 from tests.delivery.support import (
     DeliverProcess,
-    Hit,
     Receiver,
+    Subscribe,
     add_user,
     add_webhook,
+    all_delivered,
     deliveries,
     event_for,
+    ids_by_event,
     produce,
 )
-from tests.events.support import StatsdListener, wait_until
+from tests.support import StatsdListener, wait_until
 from todoflow.core.events import DEAD_LETTER_TOPIC, TOPICS
 from todoflow.delivery.signing import signature
 
@@ -47,33 +48,17 @@ def verify(secret: str, headers: dict[str, str], body: bytes) -> bool:
     return bool(README_VERIFY(secret, {names.get(k, k): v for k, v in headers.items()}, body))
 
 
-def _all_delivered(pg: psycopg.Connection[Any], count: int) -> Callable[[], bool]:
-    def check() -> bool:
-        rows = deliveries(pg)
-        return len(rows) == count and all(r["state"] == "delivered" for r in rows)
-
-    return check
-
-
-def _ids_by_event(hits: list[Hit]) -> dict[str, set[str]]:
-    ids: dict[str, set[str]] = defaultdict(set)
-    for hit in hits:
-        ids[hit.event["event_id"]].add(hit.headers["x-todoflow-delivery"])
-    return ids
-
-
 def test_every_event_type_arrives_signed_and_verifiable(
     pg: psycopg.Connection[Any],
     bootstrap: str,
-    receivers: Callable[..., Receiver],
+    subscribed: Subscribe,
     start_deliver: Callable[..., DeliverProcess],
     statsd_listener: StatsdListener,
 ) -> None:
-    receiver = receivers()
-    user = add_user(pg)
-    webhook_id, secret = add_webhook(pg, user, receiver.url)
+    receiver, [user] = subscribed()
+    secret = user.secret
     start_deliver()
-    events = [event_for(user, i + 1, t) for i, t in enumerate(TOPICS)]
+    events = [event_for(user.user_id, i + 1, t) for i, t in enumerate(TOPICS)]
     produce(bootstrap, events)
 
     wait_until(lambda: len(receiver.snapshot()) >= len(events), 60, "every event at the receiver")
@@ -98,10 +83,10 @@ def test_every_event_type_arrives_signed_and_verifiable(
         now = int(time.time())
         fresh = {"x-todoflow-timestamp": str(now), "x-todoflow-signature": signature(secret, now, hit.body)}
         assert verify(secret, fresh, hit.body)
-    wait_until(_all_delivered(pg, len(events)), 10, "every delivery marked delivered")
+    wait_until(all_delivered(pg, len(events)), 10, "every delivery marked delivered")
     rows = {str(r["event_id"]): r for r in deliveries(pg)}
     assert all(r["attempts"] == 1 and r["last_status_code"] == 200 for r in rows.values())
-    assert {r["endpoint"] for r in rows.values()} == {f"webhook:{webhook_id}"}
+    assert {r["endpoint"] for r in rows.values()} == {f"webhook:{user.webhook_id}"}
     wait_until(lambda: sum(statsd_listener.values("todoflow.delivery.webhook.delivered", "c")) >= 6, 10, "counter")
     assert statsd_listener.values("todoflow.delivery.webhook.attempt_latency", "ms")
     wait_until(lambda: 0.0 in statsd_listener.values("todoflow.delivery.backlog", "g"), 10, "backlog gauge")
@@ -141,15 +126,13 @@ def test_only_subscribed_event_types_and_active_webhooks_of_the_owner(
 def test_receiver_down_then_503_then_up_loses_nothing_and_keeps_delivery_ids(
     pg: psycopg.Connection[Any],
     bootstrap: str,
-    receivers: Callable[..., Receiver],
+    subscribed: Subscribe,
     start_deliver: Callable[..., DeliverProcess],
 ) -> None:
     healthy = {"up": False}
-    receiver = receivers(lambda hit: (200, {}) if healthy["up"] else (503, {}), listening=False)
-    user = add_user(pg)
-    add_webhook(pg, user, receiver.url)
+    receiver, [user] = subscribed(lambda hit: (200, {}) if healthy["up"] else (503, {}), listening=False)
     start_deliver()
-    events = [event_for(user, i) for i in range(1, 21)]
+    events = [event_for(user.user_id, i) for i in range(1, 21)]
     produce(bootstrap, events)
 
     # Connection refused: every delivery is retried with its error recorded.
@@ -164,9 +147,9 @@ def test_receiver_down_then_503_then_up_loses_nothing_and_keeps_delivery_ids(
     assert any(r["last_status_code"] == 503 for r in deliveries(pg))
     healthy["up"] = True
 
-    wait_until(_all_delivered(pg, 20), 60, "every delivery once the receiver is healthy")
+    wait_until(all_delivered(pg, 20), 60, "every delivery once the receiver is healthy")
     hits = receiver.snapshot()
-    ids = _ids_by_event(hits)
+    ids = ids_by_event(hits)
     assert set(ids) == {e["event_id"] for e in events}  # no loss
     assert all(len(v) == 1 for v in ids.values())  # every retry carried the delivery's one id
     rows = {str(r["event_id"]): r for r in deliveries(pg)}
@@ -176,16 +159,14 @@ def test_receiver_down_then_503_then_up_loses_nothing_and_keeps_delivery_ids(
 def test_retry_after_is_honoured(
     pg: psycopg.Connection[Any],
     bootstrap: str,
-    receivers: Callable[..., Receiver],
+    subscribed: Subscribe,
     start_deliver: Callable[..., DeliverProcess],
 ) -> None:
     answers = iter([(429, {"Retry-After": "3"})])
-    receiver = receivers(lambda hit: next(answers, (200, {})))
-    user = add_user(pg)
-    add_webhook(pg, user, receiver.url)
+    receiver, [user] = subscribed(lambda hit: next(answers, (200, {})))
     start_deliver()
-    produce(bootstrap, [event_for(user, 1)])
-    wait_until(_all_delivered(pg, 1), 60, "the delivery after its Retry-After")
+    produce(bootstrap, [event_for(user.user_id, 1)])
+    wait_until(all_delivered(pg, 1), 60, "the delivery after its Retry-After")
     first, second = receiver.snapshot()
     # Without Retry-After the retry would come after 0.1-0.2 s (DELIVERY_RETRY_BASE_SECONDS=0.2).
     assert second.at - first.at >= 2.9
@@ -215,14 +196,12 @@ def _dead_letters(bootstrap: str, delivery_ids: set[str], timeout: float = 30) -
 def test_other_4xx_fails_at_once_goes_to_dead_letters_and_20_failures_deactivate(
     pg: psycopg.Connection[Any],
     bootstrap: str,
-    receivers: Callable[..., Receiver],
+    subscribed: Subscribe,
     start_deliver: Callable[..., DeliverProcess],
 ) -> None:
-    receiver = receivers(lambda hit: (410, {}))
-    user = add_user(pg)
-    webhook_id, _ = add_webhook(pg, user, receiver.url)
+    receiver, [user] = subscribed(lambda hit: (410, {}))
     start_deliver()
-    events = [event_for(user, i) for i in range(1, 21)]
+    events = [event_for(user.user_id, i) for i in range(1, 21)]
     produce(bootstrap, events)
     wait_until(lambda: len(receiver.snapshot()) >= 20, 60, "20 attempts")
     wait_until(lambda: all(r["state"] == "failed" for r in deliveries(pg)), 20, "20 failures recorded")
@@ -231,11 +210,11 @@ def test_other_4xx_fails_at_once_goes_to_dead_letters_and_20_failures_deactivate
     assert len(receiver.snapshot()) == 20  # never retried
 
     active, failures, reason = pg.execute(
-        "SELECT active, consecutive_failures, deactivated_reason FROM webhooks WHERE id = %s", (webhook_id,)
+        "SELECT active, consecutive_failures, deactivated_reason FROM webhooks WHERE id = %s", (user.webhook_id,)
     ).fetchone()
     assert (active, failures) == (False, 20) and "20 consecutive failed deliveries" in reason
-    notices = pg.execute("SELECT kind, title, message FROM notifications WHERE user_id = %s", (user,)).fetchall()
-    assert len(notices) == 1 and notices[0][0] == "webhook-deactivated" and receiver.url in notices[0][2]
+    notices = pg.execute("SELECT kind, message FROM notifications WHERE user_id = %s", (user.user_id,)).fetchall()
+    assert len(notices) == 1 and notices[0][0] == "webhook-deactivated" and receiver.url in notices[0][1]
 
     letters = _dead_letters(bootstrap, {str(r["id"]) for r in rows})
     assert len(letters) == 20
@@ -245,7 +224,7 @@ def test_other_4xx_fails_at_once_goes_to_dead_letters_and_20_failures_deactivate
     wait_until(lambda: all(r["dead_lettered_at"] is not None for r in deliveries(pg)), 10, "dead letters marked")
 
     # A deactivated webhook gets nothing more.
-    produce(bootstrap, [event_for(user, 99)])
+    produce(bootstrap, [event_for(user.user_id, 99)])
     time.sleep(2)
     assert len(receiver.snapshot()) == 20 and len(deliveries(pg)) == 20
 
@@ -253,14 +232,12 @@ def test_other_4xx_fails_at_once_goes_to_dead_letters_and_20_failures_deactivate
 def test_gives_up_after_the_retry_window(
     pg: psycopg.Connection[Any],
     bootstrap: str,
-    receivers: Callable[..., Receiver],
+    subscribed: Subscribe,
     start_deliver: Callable[..., DeliverProcess],
 ) -> None:
-    receiver = receivers(lambda hit: (500, {}))
-    user = add_user(pg)
-    add_webhook(pg, user, receiver.url)
+    _, [user] = subscribed(lambda hit: (500, {}))
     start_deliver(DELIVERY_MAX_AGE_SECONDS="3")
-    produce(bootstrap, [event_for(user, 1)])
+    produce(bootstrap, [event_for(user.user_id, 1)])
     wait_until(lambda: [r["state"] for r in deliveries(pg)] == ["failed"], 60, "the delivery to be given up")
     row = deliveries(pg)[0]
     assert row["attempts"] >= 3 and row["last_error"].startswith("gave up after") and "HTTP 500" in row["last_error"]

@@ -11,10 +11,19 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from tests.deploy.support import (
+    CHART,
+    DOKS_VALUES,
+    KUBE_VERSION,
+    NAMESPACE,
+    RELEASE,
+    SENTINELS,
+    SHA,
+    HelmFailed,
+    run_helm,
+)
 from todoflow.cli import COMMANDS
 from todoflow.core.settings import REPO_ROOT, PipelineSettings
-
-from .conftest import CHART, DOKS_VALUES, KUBE_VERSION, NAMESPACE, RELEASE, SENTINELS, SHA, HelmFailed, run_helm
 
 Render = Callable[..., list[dict[str, Any]]]
 

@@ -10,9 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.deploy.support import CHART, DOKS_VALUES
 from todoflow.core.settings import REPO_ROOT
-
-from .conftest import CHART, DOKS_VALUES
 
 AIRFLOW = REPO_ROOT / "helm-values" / "airflow.yaml"
 REDPANDA = REPO_ROOT / "helm-values" / "redpanda.yaml"

@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from tests.events.support import KafkaTail, RelayProcess, relay_environment
+from tests.support import StatsdListener
 from todoflow.core import db
+from todoflow.core.events import TOPICS
 from todoflow.core.settings import DEV_DIR, LOCAL_KAFKA_PORT, Settings
 from todoflow.core.topics import ensure_topics
-from todoflow_dev.devstack.kafka import Broker
-
-from .support import KafkaTail, RelayProcess, StatsdListener, relay_environment, wait_for_leaders
+from todoflow_dev.devstack.kafka import Broker, wait_for_leaders
 
 FAULT_BROKER = Broker(name="kafka-faults", port=LOCAL_KAFKA_PORT + 100, home=DEV_DIR / "kafka-faults")
 
@@ -30,7 +31,7 @@ def broker() -> Iterator[Broker]:
         shutil.rmtree(FAULT_BROKER.data_dir, ignore_errors=True)
     FAULT_BROKER.start()
     ensure_topics(Settings(kafka_bootstrap_servers=FAULT_BROKER.bootstrap))
-    wait_for_leaders(FAULT_BROKER.bootstrap)
+    wait_for_leaders(FAULT_BROKER.bootstrap, TOPICS)
     yield FAULT_BROKER
     FAULT_BROKER.stop()
 
@@ -41,13 +42,6 @@ def engine(clean_db: str) -> Iterator[Engine]:
     eng = db.make_engine(clean_db, pool_size=2)
     yield eng
     eng.dispose()
-
-
-@pytest.fixture
-def statsd_listener() -> Iterator[StatsdListener]:
-    listener = StatsdListener()
-    yield listener
-    listener.close()
 
 
 @pytest.fixture

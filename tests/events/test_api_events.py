@@ -10,21 +10,12 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from tests.events.support import KafkaTail, Received, RelayProcess, first_occurrences, outbox_counts, task_ids_by_key
+from tests.support import StatsdListener, wait_until
 from todoflow.api import create_app
 from todoflow.core.event_schemas import validate_event
 from todoflow.core.events import TASK_COMPLETED, TASK_CREATED, TASK_DELETED, TASK_UPDATED, TOPICS
 from todoflow_dev.devstack.kafka import Broker
-
-from .support import (
-    KafkaTail,
-    Received,
-    RelayProcess,
-    StatsdListener,
-    first_occurrences,
-    outbox_counts,
-    task_ids_by_key,
-    wait_until,
-)
 
 PASSWORD = "correct horse battery"
 

@@ -12,12 +12,11 @@ import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from tests.events.support import task_data
 from todoflow.core.consumer import ConsumedMessage, consume, purge_consumed_events
 from todoflow.core.events import TASK_CREATED, envelope
 from todoflow.core.outbox import to_json_data
 from todoflow_dev.devstack.kafka import Broker
-
-from .support import task_data
 
 
 @pytest.fixture

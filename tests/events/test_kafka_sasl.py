@@ -22,25 +22,16 @@ import psycopg
 import pytest
 from sqlalchemy import Engine
 
+from tests.events import certs
+from tests.events.support import RelayProcess, outbox_counts, relay_environment, write_task_events
+from tests.support import TODOFLOW, StatsdListener, wait_until
 from todoflow.core.events import TOPICS
 from todoflow.core.kafka import KafkaRefused, admin_client, cluster_metadata
 from todoflow.core.settings import DEV_DIR, LOCAL_KAFKA_PORT, Settings
 from todoflow.core.topics import ensure_topics
 from todoflow.pipeline.kafka_lag import airflow_connection
 from todoflow_dev.devstack import airflow as local_airflow
-from todoflow_dev.devstack.kafka import Broker, SaslSslListener
-
-from . import certs
-from .support import (
-    TODOFLOW,
-    RelayProcess,
-    StatsdListener,
-    outbox_counts,
-    relay_environment,
-    wait_for_leaders,
-    wait_until,
-    write_task_events,
-)
+from todoflow_dev.devstack.kafka import Broker, SaslSslListener, wait_for_leaders
 
 USER = "todoflow-app"
 PASSWORD = "pw-" + uuid.uuid4().hex
@@ -169,7 +160,7 @@ def test_topics_relay_event_log_and_lag_probe_over_sasl_ssl(
     created = _todoflow(env, "create-topics")
     assert created.returncode == 0, created.stderr
     assert set(TOPICS) <= _topics(env, monkeypatch)
-    wait_for_leaders(sasl_broker.broker.bootstrap)
+    wait_for_leaders(sasl_broker.broker.bootstrap, TOPICS)
 
     user = str(uuid.uuid4())
     written = write_task_events(engine, [(user, task_id) for task_id in range(1, 31)], per_transaction=10)

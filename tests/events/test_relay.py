@@ -10,22 +10,13 @@ from typing import Any
 import psycopg
 from sqlalchemy import Engine
 
+from tests.events.support import KafkaTail, RelayProcess, outbox_counts, task_data, task_ids_by_key, write_task_events
+from tests.support import StatsdListener, wait_until
 from todoflow.core import outbox
 from todoflow.core.event_schemas import validate_event
 from todoflow.core.events import TASK_COMPLETED, TASK_CREATED, TASK_DELETED, TASK_UPDATED, TOPICS
 from todoflow.relay import store
 from todoflow.relay.service import instance_name
-
-from .support import (
-    KafkaTail,
-    RelayProcess,
-    StatsdListener,
-    outbox_counts,
-    task_data,
-    task_ids_by_key,
-    wait_until,
-    write_task_events,
-)
 
 
 def test_each_outbox_row_reaches_its_topic_once_keyed_with_headers(

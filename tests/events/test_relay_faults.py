@@ -11,19 +11,18 @@ from collections.abc import Callable
 
 from sqlalchemy import Engine
 
-from todoflow.core.events import TASK_CREATED
-from todoflow_dev.devstack import procs
-from todoflow_dev.devstack.kafka import Broker
-
-from .support import (
+from tests.events.support import (
     KafkaTail,
     RelayProcess,
     first_occurrences,
     outbox_counts,
     task_ids_by_key,
-    wait_until,
     write_task_events,
 )
+from tests.support import wait_until
+from todoflow.core.events import TASK_CREATED
+from todoflow_dev.devstack import procs
+from todoflow_dev.devstack.kafka import Broker
 
 
 def _interleaved(users: list[str], per_user: int) -> list[tuple[str, int]]:

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from tests.jobs.conftest import Db, metrics_received, run_cli
+from tests.jobs.support import Db, metrics_received, run_cli
 from todoflow.jobs.expand import expand
 from todoflow.jobs.sweep import sweep
 

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from tests.jobs.conftest import Db, metrics_received, run_cli
+from tests.jobs.support import Db, metrics_received, run_cli
 
 
 def test_expand_and_sweep_commands_log_counts_and_emit_counters(db: Db, statsd_server: socket.socket) -> None:

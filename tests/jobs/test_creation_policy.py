@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from tests.jobs.conftest import Db
+from tests.jobs.support import Db
 from todoflow.jobs.expand import expand
 
 

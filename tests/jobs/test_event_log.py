@@ -17,7 +17,7 @@ import psycopg
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from tests.jobs.conftest import Db, cli_env, metrics_received, run_cli
+from tests.jobs.support import Db, cli_env, metrics_received, run_cli
 from todoflow.core.consumer import ConsumedMessage, consume
 from todoflow.core.event_schemas import validate_event
 from todoflow.core.events import TOPICS, envelope

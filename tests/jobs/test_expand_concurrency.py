@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 
 import psycopg
 
-from tests.jobs.conftest import Db, at_once
+from tests.jobs.support import Db, at_once
 from todoflow.jobs.expand import ExpandResult, expand
 
 SERIES = 1200

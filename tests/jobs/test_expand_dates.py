@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrule
 
-from tests.jobs.conftest import Db
+from tests.jobs.support import Db
 from todoflow.jobs.expand import expand
 
 FREQ = {"daily": DAILY, "weekly": WEEKLY, "monthly": MONTHLY, "yearly": YEARLY}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, date, datetime
 
-from tests.jobs.conftest import Db, check_event
+from tests.jobs.support import Db, check_event
 from todoflow.jobs.expand import expand
 
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.jobs.conftest import Db
+from tests.jobs.support import Db
 from todoflow.core.recurrence import first_index_on_or_after, occurrence
 from todoflow.jobs.expand import expand
 from todoflow.jobs.sql import shard_of

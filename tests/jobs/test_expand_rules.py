@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tests.jobs.conftest import Db, check_event
-from tests.rrules.cases import oracle, random_anchor, random_rule
+from tests.jobs.support import Db, check_event
+from tests.rrules.support import oracle, random_anchor, random_rule
 from todoflow.core import rrule
 from todoflow.jobs.expand import expand
 

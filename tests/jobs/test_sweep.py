@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.jobs.conftest import Db, at_once, check_event
+from tests.jobs.support import Db, at_once, check_event
 from todoflow.jobs.sweep import sweep
 
 

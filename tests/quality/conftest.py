@@ -8,7 +8,8 @@ from typing import Any
 
 import psycopg
 import pytest
-from quality_clock import AS_OF, CREATED
+
+from tests.quality.support import AS_OF, CREATED
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
-from quality_clock import AS_OF, CREATED
 
+from tests.quality.support import AS_OF, CREATED
 from todoflow.quality.checks import Tolerances, check_names
 from todoflow.quality.runner import run_suite
 
@@ -304,6 +304,8 @@ def test_a_series_created_after_its_start_date_passes_every_check(
     days = (schedule["local_today"] - created_day).days
     assert sorted(dates) == [created_day + timedelta(days=n) for n in range(days + 1)]
     assert _failed(database_url) == {}
+
+
 def _rule_series(pg: psycopg.Connection[Any], schedule: dict[str, Any], text: str, dues: list[Any]) -> Any:
     """A rule-based series (issue 13) whose instances are the given due dates, logged as the pipeline does."""
     start = schedule["local_today"] - timedelta(days=60)

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.rrules.cases import oracle, random_anchor, random_rule
+from tests.rrules.support import oracle, random_anchor, random_rule
 from todoflow.core import rrule
 
 

@@ -25,6 +25,7 @@ class Database:
         self._url: str | None = None
 
     def init_app(self, app: Flask) -> None:
+        """Bind to app: one engine per process and database URL, sessions closed at teardown."""
         url = app.config["DATABASE_URL"]
         if self.engine is None or self._url != url:
             # One engine per process and URL, whatever the number of apps created (tests create several).
@@ -35,6 +36,7 @@ class Database:
 
     @property
     def session(self) -> Session:
+        """This request's Session: autocommit for reads, one transaction for every other method."""
         session = g.get("_db_session")
         if session is None:
             assert self._factory is not None, "Database.init_app was not called"

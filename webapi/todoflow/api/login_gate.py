@@ -35,6 +35,7 @@ class LoginGate:
         self.blocked = blocked
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """The WSGI call: a gated POST gets 429 while its address is blocked or no hashing slot is free."""
         if environ.get("REQUEST_METHOD") != "POST" or environ.get("PATH_INFO") not in GATED:
             return self.app(environ, start_response)
         addr = (environ.get("REMOTE_ADDR") or "")[:64]

@@ -20,6 +20,7 @@ EXTENSION = "todoflow.password_hashing"
 
 
 def init_app(app: Flask) -> None:
+    """Give app its PASSWORD_HASH_CONCURRENCY hashing slots."""
     app.extensions[EXTENSION] = threading.BoundedSemaphore(app.config["PASSWORD_HASH_CONCURRENCY"])
 
 

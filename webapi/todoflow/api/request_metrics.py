@@ -31,5 +31,6 @@ def _record(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
+    """Time and count every request of app in StatsD."""
     app.before_request(_start)
     app.after_request(_record)

@@ -31,4 +31,5 @@ def _secure(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
+    """Add the security headers to every response of app."""
     app.after_request(_secure)

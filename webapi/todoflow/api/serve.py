@@ -44,7 +44,7 @@ def _post_fork(_server: Any, _worker: Any) -> None:
         db.engine.dispose(close=False)
 
 
-class _Server(BaseApplication):  # type: ignore[misc]
+class _Server(BaseApplication):
     def __init__(self, load: Callable[[], Any], settings: dict[str, Any]) -> None:
         self._load = load
         self._settings = settings
@@ -65,6 +65,7 @@ def serve(load: Callable[[], Any], settings: dict[str, Any]) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `todoflow serve-api`."""
     # Defaults from the environment (API_BIND, WEB_CONCURRENCY, API_THREADS) are read by run(), not while every
     # command's parser is built, so a bad one stops only serve-api.
     parser.add_argument("--bind", help="host:port (default API_BIND or 127.0.0.1:8000)")
@@ -74,6 +75,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Serve the API under gunicorn until it is stopped; the exit code."""
     from todoflow.api import create_app
 
     settings = ServeSettings()

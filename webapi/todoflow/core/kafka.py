@@ -115,6 +115,7 @@ class RefusalWatch:
         self._log = log
 
     def __call__(self, error: KafkaError) -> None:
+        """Keep error if it is the first refusal or fatal error; log any other client error."""
         failure = refusal(error) or (KafkaException(error) if error.fatal() else None)
         if failure is None:
             if self._log is not None:

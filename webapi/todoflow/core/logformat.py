@@ -15,7 +15,9 @@ _RECORD = re.compile(r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL) \d{4}-\d\d-\d\d \d\d
 
 
 def line_level(line: str, previous: int) -> int:
-    """The logging level of one line of output: its record's level; a line that starts no record
-    (a traceback, a print) belongs to the record before it."""
+    """The logging level of one line of output: its record's level, else previous.
+
+    A line that starts no record (a traceback, a print) belongs to the record before it.
+    """
     match = _RECORD.match(line)
     return logging.getLevelNamesMapping()[match.group(1)] if match else previous

@@ -270,7 +270,7 @@ class _Calendar:
 
 @lru_cache(maxsize=512)
 def _bounded_rrule(max_year: int) -> type[du.rrule]:
-    """dateutil's rrule that gives up after max_year.
+    """The rrule of dateutil that gives up after max_year.
 
     rrule checks UNTIL only against candidates, so a rule whose filters leave a long run of periods empty
     (DAILY;BYMONTH=2;BYMONTHDAY=30 has none at all) walks day by day to the year 9999, for seconds. Its
@@ -359,12 +359,15 @@ def index_of_first_on_or_after(rule: Rule, anchor: date, day: date) -> tuple[int
 
 
 def first_after(rule: Rule, day: date, after: date) -> date | None:
-    """Repeat from completion: the first occurrence of the rule counted from day (DTSTART = day) that is
-    later than both day and after; COUNT is the caller's business."""
+    """Repeat from completion: the rule's first occurrence from day (as DTSTART) later than both day and after.
+
+    COUNT is the caller's business.
+    """
     return next(iter(_generate(replace(rule, count=None), day, max(day, after) + timedelta(days=1))), None)
 
 
 def take(iterator: Iterator[tuple[int | None, date]], limit: int) -> list[tuple[int | None, date]]:
+    """The first limit (index, date) pairs of iterator."""
     return list(islice(iterator, limit))
 
 

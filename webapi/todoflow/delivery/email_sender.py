@@ -15,8 +15,11 @@ from todoflow.delivery import policy
 
 
 def message_id(payload: dict[str, Any], delivery_id: str, from_address: str) -> str:
-    """<reminder-<notification id>@<sender domain>>: the same for every retry and every redelivery of the reminder,
-    so a mail client shows one message even when the SMTP answer was lost and we sent it twice."""
+    """The reminder's Message-ID, <reminder-<notification id>@<sender domain>>.
+
+    It is the same for every retry and every redelivery of the reminder, so a mail client shows one message even
+    when the SMTP answer was lost and we sent it twice.
+    """
     reminder = payload.get("data", {}).get("notification_id") or delivery_id
     domain = parseaddr(from_address)[1].rpartition("@")[2] or "todoflow.localhost"
     return f"<reminder-{reminder}@{domain}>"

@@ -15,11 +15,13 @@ log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `todoflow deliver`."""
     parser.add_argument("--workers", type=int, help="worker threads (default DELIVERY_WORKERS or 8)")
     parser.add_argument("--group", help="Kafka consumer group (default DELIVERY_GROUP or todoflow-delivery)")
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run the delivery service until SIGTERM; the exit code (2: invalid configuration)."""
     overrides = {k: v for k, v in (("workers", args.workers), ("group_id", args.group)) if v is not None}
     try:
         config = dataclasses.replace(DeliverySettings(), **overrides)

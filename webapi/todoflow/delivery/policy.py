@@ -54,15 +54,19 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
 
 
 def backoff(attempts: int, base: float, cap: float, rng: random.Random | None = None) -> float:
-    """Delay before attempt attempts+1 after attempts failures: exponential from base up to cap, 'equal jitter'
-    (uniform in [d/2, d]) so receivers that come back are not hit by every retry at the same instant."""
+    """Delay before attempt attempts+1 after attempts failures: exponential from base up to cap, 'equal jitter'.
+
+    The jitter (uniform in [d/2, d]) keeps receivers that come back from being hit by every retry at once.
+    """
     delay = min(cap, base * 2 ** max(0, attempts - 1))
     return delay / 2 + (rng or random).uniform(0, delay / 2)
 
 
 def next_delay(attempts: int, outcome: Outcome, base: float, cap: float, age: float, max_age: float) -> float | None:
-    """Seconds until the next attempt after attempts failures, or None when the delivery is exhausted: the
-    next attempt would fall after max_age from the event (24 h by default)."""
+    """Seconds until the next attempt after attempts failures, or None when the delivery is exhausted.
+
+    Exhausted: the next attempt would fall after max_age from the event (24 h by default).
+    """
     delay = backoff(attempts, base, cap)
     if outcome.retry_after is not None:
         delay = max(delay, outcome.retry_after)

@@ -56,6 +56,7 @@ class DeliveryService:
         self.failed = False
 
     def request_stop(self) -> None:
+        """Ask every thread to finish; run() then returns."""
         self.stopping.set()
         self.wake.set()
         self.dead_letter_wake.set()
@@ -63,6 +64,7 @@ class DeliveryService:
     # -- the process ---------------------------------------------------------------------------------------------
 
     def run(self) -> int:
+        """Run the consumer, listener, dead-letter, metrics and worker threads until stopped; the exit code."""
         threads = [
             threading.Thread(target=self._guard(self._consume_loop), name="consumer"),
             threading.Thread(target=self._guard(self._listen_loop), name="listener"),

@@ -21,8 +21,10 @@ MAX_RESPONSE_BYTES = 64 * 1024
 
 
 class CheckedBackend(httpcore.NetworkBackend):
-    """httpcore's socket backend, but every connection resolves its host and checks each address first, and
-    then connects to exactly those addresses (no second lookup that could return something else)."""
+    """The socket backend of httpcore, but every connection checks each address of its host first.
+
+    It then connects to exactly those addresses (no second lookup that could return something else).
+    """
 
     def __init__(self, allow_private: bool) -> None:
         self.allow_private = allow_private
@@ -36,6 +38,7 @@ class CheckedBackend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: typing.Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
+        """A stream to the first checked address of host that accepts; UnsafeTarget if none is allowed."""
         last: Exception | None = None
         for address in targets.resolve(host, port, self.allow_private):
             try:
@@ -46,9 +49,11 @@ class CheckedBackend(httpcore.NetworkBackend):
         raise last
 
     def connect_unix_socket(self, path: str, timeout: float | None = None, socket_options: Any = None) -> Any:
+        """Always UnsafeTarget: a webhook goes to a TCP address."""
         raise targets.UnsafeTarget("unix sockets are not webhook targets")
 
     def sleep(self, seconds: float) -> None:
+        """Sleep for seconds (httpcore's backend interface)."""
         time.sleep(seconds)
 
 

@@ -11,10 +11,12 @@ from todoflow.core.topics import ensure_topics
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `todoflow create-topics`."""
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the brokers")
 
 
 def run(args: argparse.Namespace) -> int:
+    """Create the missing event topics; the exit code (1: Kafka refused us, 2: invalid settings)."""
     log = logging.getLogger(__name__)
     try:
         created = ensure_topics(timeout=args.timeout)

@@ -19,6 +19,7 @@ KAFKA_CA_KEY = "ca.crt"
 
 
 def task_id_for(spec: JobSpec) -> str:
+    """The Airflow task id of a job (its name with underscores)."""
     return spec.name.replace("-", "_")
 
 

@@ -20,8 +20,11 @@ from todoflow.core.logformat import line_level
 
 
 class JobProcess:
-    """The job as a child process in its own session; its output goes to a logger, line by line, at the
-    level of the job's own log record (an error of the job is an error in the task log, not info)."""
+    """The job as a child process in its own session; its output goes to a logger, line by line.
+
+    Each line is logged at the level of the job's own log record (an error of the job is an error in the task
+    log, not info).
+    """
 
     def __init__(self, log: Any) -> None:
         self.log = log
@@ -87,6 +90,7 @@ class LocalJobOperator(BaseOperator):
 
     @cached_property
     def subprocess_hook(self) -> JobProcess:
+        """The child process runner that logs to this task's log."""
         return JobProcess(self.log)
 
     def argv(self) -> list[str]:
@@ -94,6 +98,7 @@ class LocalJobOperator(BaseOperator):
         return [resolve_executable(self.command[0]), *self.command[1:], *(str(a) for a in self.arguments)]
 
     def execute(self, context: Any) -> None:
+        """Run the job; AirflowException with its last output line if it exits non-zero."""
         argv = self.argv()
         env = {**os.environ, **{k: str(v) for k, v in self.env_vars.items()}}
         exit_code, last_line = self.subprocess_hook.run(argv, env)
@@ -102,4 +107,5 @@ class LocalJobOperator(BaseOperator):
             raise AirflowException(f"{command} exited with code {exit_code}: {last_line}")
 
     def on_kill(self) -> None:
+        """Send SIGTERM to the job's process group."""
         self.subprocess_hook.send_sigterm()

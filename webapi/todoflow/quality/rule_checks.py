@@ -41,8 +41,10 @@ def _series_on_rule(text: str, start: date, end: date | None, dues: list[date | 
 
 
 def rule_instances(database_url: str) -> pd.DataFrame:
-    """One row per task of a due-based rule series, with on_rule = its due date is an occurrence of the rule
-    (within COUNT, UNTIL and end_date)."""
+    """One row per task of a due-based rule series, with on_rule: whether its due date is one of the rule's.
+
+    An occurrence counts within the rule's COUNT and UNTIL and the series' end_date.
+    """
     with psycopg.connect(libpq_url(database_url)) as conn:
         rows = conn.execute(RULE_INSTANCES).fetchall()
     out: list[list[Any]] = []

@@ -43,10 +43,12 @@ class SuiteResult:
 
     @property
     def success(self) -> bool:
+        """Whether every check passed."""
         return all(result.success for result in self.results)
 
     @property
     def failed(self) -> list[CheckResult]:
+        """The checks that did not pass."""
         return [result for result in self.results if not result.success]
 
 
@@ -86,8 +88,10 @@ def run_suite(
 
 
 def _evaluate_frame(context: Any, check: Check, url: str) -> CheckResult:
-    """A computed check (issue 13's rule check): GX validates the DataFrame it builds; the sample shows the
-    offending rows (those whose on_rule is false)."""
+    """A computed check (issue 13's rule check): GX validates the DataFrame it builds.
+
+    The sample shows the offending rows (those whose on_rule is false).
+    """
     assert check.frame is not None
     frame = check.frame(url)
     asset = context.data_sources.add_or_update_pandas(f"{check.name}-source").add_dataframe_asset(name=check.name)

@@ -1,0 +1,1 @@
+"""The outbox relay: publishes the event outbox to Kafka (`todoflow relay`)."""

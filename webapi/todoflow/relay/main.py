@@ -15,11 +15,13 @@ log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `todoflow relay`."""
     parser.add_argument("--batch-size", type=int, help="rows per Kafka batch (default RELAY_BATCH_SIZE or 2000)")
     parser.add_argument("--poll-interval", type=float, help="seconds between reads without a NOTIFY (default 1.0)")
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run the relay until SIGTERM; the exit code (2: invalid configuration)."""
     overrides = {
         name: value
         for name, value in (("batch_size", args.batch_size), ("poll_interval", args.poll_interval))

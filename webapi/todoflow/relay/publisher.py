@@ -29,7 +29,7 @@ ERROR_LOG_INTERVAL = 30.0
 
 
 def producer_config(config: RelaySettings) -> dict[str, Any]:
-    """librdkafka settings: idempotent, every replica acknowledges, bounded delivery time; SettingsError if invalid."""
+    """The producer's librdkafka settings: idempotent, acks=all, bounded delivery time; SettingsError if bad."""
     return {
         **client_config(),
         "bootstrap.servers": config.kafka_bootstrap_servers,
@@ -55,6 +55,7 @@ class Throttle:
         self._held: dict[object, int] = {}
 
     def allow(self, key: object) -> bool:
+        """Whether an event for key may pass now; counts it as held back if not."""
         now = time.monotonic()
         if now - self._last.get(key, -self.interval) >= self.interval:
             self._last[key] = now
@@ -63,6 +64,7 @@ class Throttle:
         return False
 
     def suppressed_note(self, key: object) -> str:
+        """" (N similar suppressed)" for the events of key held back since the last one passed, else ""."""
         held = self._held.pop(key, 0)
         return f" ({held} similar suppressed)" if held else ""
 
@@ -75,6 +77,7 @@ class ThrottledFilter(logging.Filter):
         self._throttle = Throttle(interval)
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Whether record is the first of its kind (digits ignored) in the interval."""
         key = "".join(c for c in record.getMessage() if not c.isdigit())[:120]
         return self._throttle.allow(key)
 
@@ -93,6 +96,7 @@ class BatchResult:
 
     @property
     def complete(self) -> bool:
+        """Whether Kafka acknowledged the whole batch."""
         return not self.errors and not self.aborted
 
 

@@ -57,11 +57,13 @@ class Backoff:
         self.initial, self.maximum, self.failures = initial, maximum, 0
 
     def next(self) -> float:
+        """The next delay, each one twice the last up to maximum."""
         delay = min(self.maximum, self.initial * (2**self.failures))
         self.failures += 1
         return delay
 
     def reset(self) -> None:
+        """Start again from the initial delay."""
         self.failures = 0
 
 
@@ -84,6 +86,7 @@ class Relay:
             self._stop_at = time.monotonic()
 
     def stopping(self) -> bool:
+        """Whether a stop was requested."""
         return self._stop_at is not None
 
     def _abort_batch(self) -> bool:

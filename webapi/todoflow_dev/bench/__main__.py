@@ -46,6 +46,7 @@ def machine() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the chosen benchmarks and rewrite docs/benchmarks.md from every section measured so far."""
     parser = argparse.ArgumentParser(prog="python -m todoflow_dev.bench", description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", help=f"subset of {', '.join(BENCHMARKS)} (default: all)")
     args = parser.parse_args(argv)

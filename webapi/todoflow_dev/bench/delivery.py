@@ -93,6 +93,7 @@ class Receiver:
         self.port: int = port_parent.recv()
 
     def close(self) -> tuple[dict[str, tuple[float, str]], int]:
+        """Stop the receiver; what arrived (event id -> arrival time, delivery id) and the request count."""
         self.stop.set()
         arrived, count = self.results.recv()
         self.proc.join(10)
@@ -100,6 +101,7 @@ class Receiver:
 
 
 def prepare_database() -> str:
+    """A fresh, migrated benchmark database on the local PostgreSQL; its URL."""
     from todoflow.core import db
     from todoflow_dev.devstack import postgres
 
@@ -162,6 +164,7 @@ def produce_at_rate(bootstrap: str, users: list[str], seconds: int) -> dict[str,
 
 
 def latency(bootstrap: str, url: str, logs: Path, env: dict[str, str]) -> dict[str, Any]:
+    """Event-to-webhook latency at a fixed event rate, with the delivery service running."""
     receiver = Receiver()
     with psycopg.connect(url, autocommit=True) as conn:
         users = add_webhooks(conn, f"http://127.0.0.1:{receiver.port}/hook")
@@ -195,6 +198,7 @@ def latency(bootstrap: str, url: str, logs: Path, env: dict[str, str]) -> dict[s
 
 
 def throughput(url: str, logs: Path, env: dict[str, str]) -> dict[str, Any]:
+    """How fast one delivery service drains a backlog of pending deliveries."""
     receiver = Receiver()
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("TRUNCATE deliveries")
@@ -232,6 +236,7 @@ def throughput(url: str, logs: Path, env: dict[str, str]) -> dict[str, Any]:
 
 
 def run() -> str:
+    """Run the delivery benchmark on a scratch broker; its Markdown section."""
     from todoflow.core.settings import DEV_DIR, DeliverySettings, libpq_url
     from todoflow_dev.devstack.kafka import scratch_broker
 
@@ -255,6 +260,7 @@ def run() -> str:
 
 
 def report(lat: dict[str, Any], thr: dict[str, Any], workers: int, batch: int) -> str:
+    """The delivery benchmark's Markdown section from its measurements."""
     ok = "meets" if lat["p95"] < TARGETS["p95_ms"] else "misses"
     return f"""## Delivery: Kafka to webhook receivers
 

@@ -45,12 +45,14 @@ BROKER_PORT = 59292
 
 
 def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nobody listens on right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
 def percentile(values: list[float], p: float) -> float:
+    """The p-th percentile of values (nearest rank)."""
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
     return ordered[index]
@@ -64,6 +66,7 @@ def bench_broker() -> contextlib.AbstractContextManager[str]:
 
 
 def prepare_database() -> str:
+    """A fresh, migrated benchmark database on the local PostgreSQL; its URL."""
     from todoflow.core import db
     from todoflow_dev.devstack import postgres
 
@@ -92,6 +95,7 @@ def process(argv: list[str], env: dict[str, str], log: Path) -> Iterator[subproc
 
 
 def api_argv(port: int) -> list[str]:
+    """The command that serves the API under gunicorn on 127.0.0.1:port."""
     from todoflow import cli
 
     if "serve-api" in cli.COMMANDS:
@@ -104,6 +108,7 @@ def api_argv(port: int) -> list[str]:
 
 
 def request(conn: http.client.HTTPConnection, method: str, path: str, body: Any = None, token: str = "") -> Any:
+    """Send one JSON request; the decoded response body (RuntimeError on a status of 300 or more)."""
     headers = {"Content-Type": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
@@ -116,6 +121,7 @@ def request(conn: http.client.HTTPConnection, method: str, path: str, body: Any 
 
 
 def wait_for_api(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
+    """Wait until the API answers /health (RuntimeError if it exits or takes over 60 s)."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -132,6 +138,7 @@ def wait_for_api(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
 
 
 def users_with_tokens(port: int, count: int) -> list[str]:
+    """Register count users and log each one in; their access tokens."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     tokens = []
     for _ in range(count):
@@ -187,14 +194,17 @@ class Receiver:
         )
 
     def start(self) -> None:
+        """Start the consumer process and wait until it is assigned the topic's end."""
         self.proc.start()
         if not self.ready.wait(60):
             raise RuntimeError("the benchmark consumer did not start")
 
     def received(self) -> int:
+        """How many distinct tasks' events arrived so far."""
         return int(self.count.value)
 
     def close(self) -> dict[int, tuple[float, float, float]]:
+        """Stop the consumer; task id -> (monotonic arrival, wall arrival, CreateTime)."""
         self.stop.set()
         arrived: dict[int, tuple[float, float, float]] = self.results.recv()
         self.proc.join(10)
@@ -378,6 +388,7 @@ def _todoflow() -> str:
 
 
 def run() -> str:
+    """Run the events benchmark (API, relay, Kafka) on a scratch broker; its Markdown section."""
     from todoflow.api.serve import default_workers
     from todoflow.core.settings import DEV_DIR, RelaySettings
 
@@ -399,6 +410,7 @@ def run() -> str:
 
 
 def report(lat: dict[str, Any], thr: dict[str, Any], workers: int, batch: int) -> str:
+    """The events benchmark's Markdown section from its measurements."""
     ok_lat = "meets" if lat["p95"] < TARGETS["p95_ms"] else "misses"
     ok_thr = "meets" if thr["steady_rate"] >= TARGETS["throughput"] else "misses"
     return f"""## Events: outbox relay to Kafka

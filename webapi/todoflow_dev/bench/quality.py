@@ -74,9 +74,9 @@ def run() -> str:
         timings.append(time.perf_counter() - started)
     assert outcome is not None and outcome.success, [r.name for r in outcome.failed] if outcome else None
     with psycopg.connect(url) as conn:
-        tasks, series = conn.execute(
-            "SELECT (SELECT count(*) FROM tasks), (SELECT count(*) FROM recurring_tasks)"
-        ).fetchone()
+        row = conn.execute("SELECT (SELECT count(*) FROM tasks), (SELECT count(*) FROM recurring_tasks)").fetchone()
+        assert row is not None
+        tasks, series = row
     postgres.recreate_database(BENCH_DB)  # leave no 1M-row database behind
     return f"""## Data-quality suite (`check-schedules`)
 

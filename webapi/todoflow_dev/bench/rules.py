@@ -35,7 +35,7 @@ TARGET_RATIO = 2.0
 
 
 def seed_rule_series(conn: psycopg.Connection, count: int) -> None:
-    """count rule-based series, never expanded, each with DAYS (10) occurrences due as of RULE_AS_OF."""
+    """Insert count rule-based series, never expanded, each with DAYS (10) occurrences due as of RULE_AS_OF."""
     conn.execute("TRUNCATE tasks, event_outbox, recurring_tasks RESTART IDENTITY CASCADE")
     conn.execute(
         """INSERT INTO recurring_tasks (user_id, title, description, priority_id, recurrence_type, start_date,
@@ -67,6 +67,7 @@ def _database() -> str:
 
 
 def run() -> str:
+    """Expand seeded daily series, then as many rule-based ones; the Markdown section comparing them."""
     url = _database()
     with psycopg.connect(url, autocommit=True) as conn:
         seed_users(conn)
@@ -78,13 +79,14 @@ def run() -> str:
     rules = run_job(["expand-recurrences", "--as-of", RULE_AS_OF], job_env(url), url, "todoflow-expand-recurrences")
     assert rules.counts["created"] == SERIES * DAYS and rules.counts["events"] == 2 * SERIES * DAYS, rules.counts
     with psycopg.connect(url, autocommit=True) as conn:
-        wrong = conn.execute(
+        row = conn.execute(
             """SELECT count(*) FROM tasks t JOIN recurring_tasks r ON r.id = t.recurring_task_id
                WHERE (r.rrule = %s AND extract(isodow FROM t.due_date) NOT IN (1, 3, 5))
                   OR (r.rrule = %s AND (extract(isodow FROM t.due_date) <> 5
                       OR (t.due_date + 7) < (date_trunc('month', t.due_date) + interval '1 month')))""",
             (WEEKLY, MONTHLY),
-        ).fetchone()[0]
+        ).fetchone()
+    wrong = row[0] if row else None
     assert wrong == 0, f"{wrong} rule-based tasks off their rule"
     return report(seed, rules)
 
@@ -99,6 +101,7 @@ def _row(label: str, run: JobRun) -> str:
 
 
 def report(seed: JobRun, rules: JobRun) -> str:
+    """The rule-based expansion's Markdown section: both runs side by side and their ratio."""
     ratio = rules.job_s / seed.job_s
     cpu_ratio = (rules.cpu_s + rules.pg_cpu_s) / (seed.cpu_s + seed.pg_cpu_s)
     met = "met" if ratio <= TARGET_RATIO else "**missed**"

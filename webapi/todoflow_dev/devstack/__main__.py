@@ -15,6 +15,7 @@ log = logging.getLogger("todoflow_dev.devstack")
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Start, stop or list the local stack's services, or run the Airflow CLI against it."""
     args_in = sys.argv[1:] if argv is None else argv
     if args_in[:1] == ["airflow"]:
         # Everything after "airflow" belongs to the Airflow CLI, options included.
@@ -47,8 +48,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def status_rows() -> list[dict[str, object]]:
-    """One row per process of the stack: each service's processes (by name: the service or `<service>-*`),
-    then any other process started under .dev/run; a service with no process of ours shows up or down."""
+    """One row per process of the stack, for `make status`.
+
+    Each service's processes come first (by name: the service or `<service>-*`), then any other process started
+    under .dev/run; a service with no process of ours shows up or down.
+    """
     names = procs.started_names()
     rows: list[dict[str, object]] = []
     for service in services.ORDER:
@@ -66,6 +70,7 @@ def status_rows() -> list[dict[str, object]]:
 
 
 def format_status(rows: list[dict[str, object]]) -> str:
+    """The rows of status_rows() as the table `make status` prints."""
     header = f"{'process':<24} {'state':<8} {'pid':>8} {'supervisor':>10} {'restarts':>8} {'for':>8}  last exit"
     lines = [header]
     now = time.time()
@@ -85,6 +90,7 @@ def _dash(value: object) -> str:
 
 
 def print_banner() -> None:
+    """Print every service's URL and the credentials of the local stack."""
     from todoflow_dev.devstack import airflow, mail, metrics
 
     database_url = os.environ.get("DATABASE_URL") or LOCAL_DATABASE_URL

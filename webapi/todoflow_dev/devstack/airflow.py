@@ -140,6 +140,7 @@ def component_argv(component: str) -> list[str]:
 
 
 def admin_password() -> str:
+    """The local Airflow admin's password (generated once, kept under .dev)."""
     return _local_secrets()["admin_password"]
 
 
@@ -179,6 +180,7 @@ def register_connections(env: dict[str, str]) -> None:
 
 
 def is_running() -> bool:
+    """Whether something listens on the Airflow api-server's port."""
     return procs.port_open(API_PORT)
 
 
@@ -209,6 +211,7 @@ def _healthy() -> bool:
 
 
 def stop() -> bool:
+    """Stop every Airflow component; True if one was running."""
     stopped = False
     for component in COMPONENTS:
         stopped |= procs.stop(f"airflow-{component}", timeout=30)

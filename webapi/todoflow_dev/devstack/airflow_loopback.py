@@ -10,6 +10,7 @@ tests/dags/test_local_airflow.py checks every listening socket of both component
 from __future__ import annotations
 
 import sys
+import types
 from typing import Any
 
 LOOPBACK = "127.0.0.1"
@@ -31,10 +32,14 @@ def bind_log_servers_to_loopback() -> None:
         kwargs["host"] = LOOPBACK
         return original(app, *args, **kwargs)
 
-    core.uvicorn = type("uvicorn", (), {"run": staticmethod(run_on_loopback)})  # type: ignore[assignment]
+    # A copy of the uvicorn module for serve_logs alone: uvicorn itself stays unchanged for everyone else.
+    loopback_uvicorn = types.ModuleType(uvicorn.__name__)
+    loopback_uvicorn.__dict__.update(vars(uvicorn), run=run_on_loopback)
+    core.uvicorn = loopback_uvicorn
 
 
 def main() -> int:
+    """Run the Airflow CLI with sys.argv's arguments and its log servers on loopback."""
     bind_log_servers_to_loopback()
     from airflow.__main__ import main as airflow_main
 

@@ -29,6 +29,7 @@ def jwt_secret() -> str:
 
 
 def is_running(port: int) -> bool:
+    """Whether something listens on the API's port."""
     return procs.port_open(port)
 
 
@@ -50,4 +51,5 @@ def _ready(port: int) -> bool:
 
 
 def stop() -> bool:
+    """Stop the API's gunicorn; True if it was running."""
     return procs.stop(NAME, timeout=30)

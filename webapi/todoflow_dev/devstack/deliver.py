@@ -19,6 +19,7 @@ STARTED = "delivery service started"
 
 
 def environment() -> dict[str, str]:
+    """The delivery service's environment: private webhook targets allowed, the local SMTP server."""
     env = dict(os.environ)
     env.setdefault("WEBHOOK_ALLOW_PRIVATE_TARGETS", "true")
     env.setdefault("SMTP_HOST", "127.0.0.1")
@@ -27,10 +28,12 @@ def environment() -> dict[str, str]:
 
 
 def is_running() -> bool:
+    """Whether the delivery service has a live pid file."""
     return procs.read_pid(NAME) is not None
 
 
 def start() -> None:
+    """Start `todoflow deliver` under a supervisor and wait until it logs that it started."""
     if is_running():
         return
     HOME.mkdir(parents=True, exist_ok=True)

@@ -80,6 +80,7 @@ logger.apache.level = WARN
 
 
 def java() -> str:
+    """The java executable: JAVA_HOME's, else the one on PATH."""
     home = os.environ.get("JAVA_HOME")
     if home and (Path(home) / "bin" / "java").exists():
         return str(Path(home) / "bin" / "java")
@@ -134,6 +135,7 @@ class SaslSslListener:
                 raise ValueError("SCRAM user names and passwords here are letters, digits, '-' (and '_' in names)")
 
     def properties(self) -> str:
+        """The listener's lines of server.properties."""
         plain_users = " ".join(f'user_{name}="{password}"' for name, password in self.users)
         return SASL_SSL_PROPERTIES_TEMPLATE.format(plain_users=plain_users, keystore=self.keystore)
 
@@ -162,29 +164,36 @@ class Broker:
 
     @property
     def controller_port(self) -> int:
+        """The KRaft controller's port: the broker's port + 1."""
         return self.port + 1
 
     @property
     def bootstrap(self) -> str:
+        """The PLAINTEXT bootstrap address, 127.0.0.1:port."""
         return f"127.0.0.1:{self.port}"
 
     @property
     def data_dir(self) -> Path:
+        """The broker's log directory."""
         return self.home / "data"
 
     @property
     def config(self) -> Path:
+        """The broker's server.properties."""
         return self.home / "server.properties"
 
     @property
     def log4j(self) -> Path:
+        """The broker's log4j2 configuration."""
         return self.home / "log4j2.properties"
 
     @property
     def log_file(self) -> Path:
+        """Where the broker's output goes."""
         return self.home / "kafka.out"
 
     def server_properties(self) -> str:
+        """The broker's server.properties, with the SASL_SSL listener if it has one."""
         extra = {"extra_listeners": "", "extra_protocols": "", "extra_properties": ""}
         if self.sasl_ssl is not None:
             extra = {
@@ -226,6 +235,7 @@ class Broker:
         )
 
     def is_running(self) -> bool:
+        """Whether something listens on the broker's port."""
         return procs.port_open(self.port)
 
     def start(self, timeout: float = 90) -> None:
@@ -265,6 +275,7 @@ class Broker:
             consumer.close()
 
     def stop(self, timeout: float = 30) -> bool:
+        """Stop the broker; True if it was running."""
         return procs.stop(self.name, timeout=timeout)
 
 
@@ -327,6 +338,7 @@ def initialize() -> None:
 
 
 def is_running() -> bool:
+    """Whether the default broker is running."""
     return DEFAULT.is_running()
 
 
@@ -336,4 +348,5 @@ def start() -> None:
 
 
 def stop() -> bool:
+    """Stop the default broker; True if it was running."""
     return DEFAULT.stop()

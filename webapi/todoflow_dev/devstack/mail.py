@@ -40,17 +40,18 @@ def controller(directory: Path, port: int) -> Controller:
     # mailbox.Maildir makes tmp/, new/ and cur/ only when it creates the directory itself.
     for sub in ("tmp", "new", "cur"):
         (directory / sub).mkdir(parents=True, exist_ok=True)
-    return Controller(Mailbox(str(directory)), hostname="127.0.0.1", port=port)
+    return Controller(Mailbox(directory), hostname="127.0.0.1", port=port)
 
 
 def messages(directory: Path) -> list[EmailMessage]:
     """Every message received so far, oldest first (aiosmtpd adds X-MailFrom, X-RcptTo and X-Peer)."""
     files = [p for sub in ("new", "cur") if (directory / sub).exists() for p in (directory / sub).iterdir()]
     files.sort(key=lambda p: (p.stat().st_mtime_ns, p.name))
-    return [message_from_bytes(p.read_bytes(), policy=policy.default) for p in files]  # type: ignore[misc]
+    return [message_from_bytes(p.read_bytes(), policy=policy.default) for p in files]
 
 
 def is_running() -> bool:
+    """Whether the local SMTP server has a live pid file."""
     return procs.read_pid(NAME) is not None
 
 
@@ -64,10 +65,12 @@ def start() -> None:
 
 
 def stop() -> bool:
+    """Stop the local SMTP server; True if it was running."""
     return procs.stop(NAME, timeout=10)
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Serve SMTP on 127.0.0.1, keeping messages in a Maildir, until SIGTERM or SIGINT."""
     parser = argparse.ArgumentParser(prog="python -m todoflow_dev.devstack.mail", description=__doc__.splitlines()[0])
     parser.add_argument("--dir", type=Path, default=MAIL_HOME, help="Maildir to keep messages in")
     parser.add_argument("--port", type=int, default=SMTP_PORT)

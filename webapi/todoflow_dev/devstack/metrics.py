@@ -43,29 +43,34 @@ HOME = DEV_DIR / "metrics"
 
 
 def tools_dir() -> Path:
+    """Where the pinned Go tools are built: TODOFLOW_TOOLS, else ~/.cache/todoflow/tools."""
     return Path(os.environ.get("TODOFLOW_TOOLS") or Path.home() / ".cache" / "todoflow" / "tools")
 
 
 def statsd_exporter_bin() -> Path:
+    """The pinned statsd_exporter binary."""
     return tools_dir() / f"statsd_exporter-{STATSD_EXPORTER_VERSION}" / "statsd_exporter"
 
 
 def prometheus_bin() -> Path:
+    """The pinned Prometheus binary."""
     return tools_dir() / f"prometheus-{PROMETHEUS_VERSION}" / "prometheus"
 
 
 def promtool_bin() -> Path:
+    """The pinned promtool binary."""
     return tools_dir() / f"prometheus-{PROMETHEUS_VERSION}" / "promtool"
 
 
 def require(binary: Path) -> Path:
     """The tool, or a message saying how to install it."""
     if not os.access(binary, os.X_OK):
-        raise RuntimeError(f"{binary} is missing: run `make tools` (go install at the pinned version)")
+        raise RuntimeError(f"{binary} is missing: run `make metrics-tools` (go install at the pinned version)")
     return binary
 
 
 def exporter_argv(udp_port: int, web_port: int, mappings: Path = MAPPINGS_FILE) -> list[str]:
+    """The statsd_exporter command: UDP on udp_port, metrics on web_port, our mappings."""
     return [
         str(require(statsd_exporter_bin())),
         f"--statsd.listen-udp=127.0.0.1:{udp_port}",
@@ -92,6 +97,7 @@ def prometheus_config(exporter_port: int, scrape_interval: str, rules: Path = RU
 
 
 def prometheus_argv(port: int, config_file: Path, data_dir: Path) -> list[str]:
+    """The Prometheus command: config_file, data in data_dir, web on 127.0.0.1:port."""
     return [
         str(require(prometheus_bin())),
         f"--config.file={config_file}",
@@ -103,6 +109,7 @@ def prometheus_argv(port: int, config_file: Path, data_dir: Path) -> list[str]:
 
 
 def write_prometheus_config(home: Path, exporter_port: int, scrape_interval: str) -> Path:
+    """Write prometheus.yml (scraping the exporter) under home; its path."""
     home.mkdir(parents=True, exist_ok=True)
     config = home / "prometheus.yml"
     config.write_text(json.dumps(prometheus_config(exporter_port, scrape_interval), indent=2) + "\n")
@@ -110,6 +117,7 @@ def write_prometheus_config(home: Path, exporter_port: int, scrape_interval: str
 
 
 def http_ok(url: str) -> bool:
+    """Whether GET url answers 200."""
     with urllib.request.urlopen(url, timeout=3) as response:  # noqa: S310 - our loopback servers
         return bool(response.status == 200)
 
@@ -135,6 +143,7 @@ def query(base_url: str, promql: str, at: float | None = None) -> list[dict[str,
 
 
 def is_running() -> bool:
+    """Whether both Prometheus and the exporter listen on their ports."""
     return procs.port_open(PROMETHEUS_PORT) and procs.port_open(EXPORTER_WEB_PORT)
 
 
@@ -153,6 +162,7 @@ def start() -> None:
 
 
 def stop() -> bool:
+    """Stop Prometheus and the exporter; True if one was running."""
     stopped_prometheus = procs.stop("prometheus", timeout=30)
     stopped_exporter = procs.stop("statsd_exporter", timeout=10)
     return stopped_prometheus or stopped_exporter
@@ -162,6 +172,7 @@ def stop() -> bool:
 
 
 def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    """A port of kind (TCP or UDP) on 127.0.0.1 that nobody uses right now."""
     with socket.socket(socket.AF_INET, kind) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -180,10 +191,12 @@ class MetricsStack:
 
     @property
     def exporter_url(self) -> str:
+        """The exporter's base URL."""
         return f"http://127.0.0.1:{self.exporter_port}"
 
     @property
     def prometheus_url(self) -> str:
+        """Prometheus's base URL."""
         return f"http://127.0.0.1:{self.prometheus_port}"
 
     def _spawn(self, name: str, argv: list[str]) -> None:
@@ -192,6 +205,7 @@ class MetricsStack:
         log.close()
 
     def start(self, with_prometheus: bool = True) -> MetricsStack:
+        """Start the exporter (and Prometheus) and wait until they are ready."""
         self.home.mkdir(parents=True, exist_ok=True)
         self._spawn("statsd_exporter", exporter_argv(self.udp_port, self.exporter_port))
         procs.wait_for(
@@ -206,6 +220,7 @@ class MetricsStack:
         return self
 
     def stop(self) -> None:
+        """Stop every process of this stack."""
         for proc in reversed(self._procs):
             proc.terminate()
         for proc in self._procs:
@@ -217,10 +232,12 @@ class MetricsStack:
         self._procs.clear()
 
     def exporter_metrics(self) -> str:
+        """The exporter's /metrics page."""
         with urllib.request.urlopen(f"{self.exporter_url}/metrics", timeout=5) as response:  # noqa: S310 - our loopback servers
             return str(response.read().decode())
 
     def query(self, promql: str) -> list[dict[str, Any]]:
+        """The result of an instant query to this stack's Prometheus."""
         return query(self.prometheus_url, promql)
 
     def wait_scraped(self, timeout: float = 30.0) -> None:

@@ -45,6 +45,7 @@ def bin_dir() -> Path:
 
 
 def admin_url(dbname: str = "postgres") -> str:
+    """The URL of database dbname as the cluster's superuser."""
     return f"postgresql://{DB_USER}@127.0.0.1:{LOCAL_PG_PORT}/{dbname}"
 
 
@@ -77,6 +78,7 @@ def _chown_tree(path: Path) -> None:
 
 
 def is_running() -> bool:
+    """Whether something listens on the local PostgreSQL's port."""
     return port_open(LOCAL_PG_PORT)
 
 
@@ -133,6 +135,7 @@ def _can_connect() -> bool:
 
 
 def ensure_databases(names: tuple[str, ...] = DATABASES) -> None:
+    """Create the databases in names that do not exist yet."""
     with psycopg.connect(admin_url(), autocommit=True) as conn:
         existing = {row[0] for row in conn.execute("SELECT datname FROM pg_database")}
         for name in names:

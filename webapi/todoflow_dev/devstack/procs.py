@@ -26,6 +26,7 @@ SUPERVISE_OPTIONS: tuple[str, ...] = ("--backoff-initial", "1", "--backoff-max",
 
 
 def pid_file(name: str) -> Path:
+    """Where a started process's pid is kept."""
     return RUN_DIR / f"{name}.pid"
 
 

@@ -17,6 +17,7 @@ STARTED = ("holding the relay lock: active", "standing by")
 
 
 def is_running() -> bool:
+    """Whether the relay has a live pid file."""
     return procs.read_pid(NAME) is not None
 
 

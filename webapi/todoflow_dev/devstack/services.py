@@ -67,14 +67,17 @@ ORDER: tuple[str, ...] = tuple(START)
 
 
 def start(name: str) -> None:
+    """Start the service name and wait until it is ready."""
     START[name]()
 
 
 def stop(name: str) -> bool:
+    """Stop the service name; True if it was running."""
     return STOP[name]()
 
 
 def is_running(name: str) -> bool:
+    """Whether the service name is running."""
     return RUNNING[name]()
 
 

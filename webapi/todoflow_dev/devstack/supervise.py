@@ -56,12 +56,14 @@ class Supervisor:
         print(f"[supervise {self.name}] {message}", file=sys.stderr, flush=True)
 
     def stop(self, signum: int, _frame: Any) -> None:
+        """Signal handler: stop restarting and pass SIGTERM to the child."""
         self.stopping.set()
         child = self.child
         if child is not None and child.poll() is None:
             child.send_signal(signal.SIGTERM)
 
     def run(self) -> int:
+        """Run the command, restarting it with backoff whenever it exits, until stopped."""
         backoff = self.options.backoff_initial
         while not self.stopping.is_set():
             started = time.monotonic()
@@ -100,6 +102,7 @@ class Supervisor:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Supervise the command after `--` until SIGTERM or SIGINT."""
     parser = argparse.ArgumentParser(prog="python -m todoflow_dev.devstack.supervise", description=__doc__)
     parser.add_argument("--name", required=True)
     parser.add_argument("--state", type=Path, required=True, help="JSON state file for `make status`")

@@ -45,6 +45,7 @@ def generated() -> dict[Path, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Write the generated monitoring files, or with --check list those that are stale."""
     parser = argparse.ArgumentParser(prog="python -m todoflow_dev.monitoring", description=__doc__)
     parser.add_argument("--check", action="store_true", help="fail if a generated file is not up to date")
     args = parser.parse_args(argv)

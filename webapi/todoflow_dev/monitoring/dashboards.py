@@ -16,12 +16,14 @@ RANGE = "$__range"  # the dashboard's time range
 
 @dataclass(frozen=True)
 class Query:
+    """One PromQL expression of a panel and its legend."""
     expr: str
     legend: str = ""
 
 
 @dataclass(frozen=True)
 class Panel:
+    """One panel: its queries, the labels they group by, its unit and kind."""
     title: str
     queries: tuple[Query, ...]
     group_by: tuple[str, ...] = ()  # labels every series of every query carries
@@ -32,6 +34,7 @@ class Panel:
 
 @dataclass(frozen=True)
 class Dashboard:
+    """One Grafana dashboard: uid, title, description and panels."""
     uid: str
     title: str
     description: str

@@ -24,6 +24,7 @@ class Emission:
 
     @property
     def template(self) -> str:
+        """The name with each placeholder as {source}."""
         return "".join(p if isinstance(p, str) else "{" + p[0] + "}" for p in self.parts)
 
     def samples(self, values: Mapping[str, Sequence[str]]) -> list[str]:
@@ -37,6 +38,7 @@ class Emission:
 
 @dataclass(frozen=True)
 class Unreadable:
+    """A call site whose metric name is not a string, an f-string or a module constant."""
     where: str
     source: str
 

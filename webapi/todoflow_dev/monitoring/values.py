@@ -35,10 +35,12 @@ def unescape_tpl(text: str) -> str:
 
 
 def dashboard_json(dashboard: Any) -> str:
+    """A dashboard as the JSON file Grafana loads."""
     return json.dumps(render(dashboard), indent=2, sort_keys=True) + "\n"
 
 
 def airflow_statsd(mappings_file: Path, exporter_version: str) -> dict[str, Any]:
+    """The Airflow chart's statsd values: our exporter version and mappings."""
     mappings = yaml.safe_load(mappings_file.read_text())
     if set(mappings) != {"mappings"}:
         raise ValueError("statsd.overrideMappings carries only `mappings:`; keep every option per rule")
@@ -51,6 +53,7 @@ def airflow_statsd(mappings_file: Path, exporter_version: str) -> dict[str, Any]
 
 
 def kube_prometheus_stack(rules_file: Path) -> dict[str, Any]:
+    """The kube-prometheus-stack values: the alert rules and a ConfigMap per dashboard."""
     rules = yaml.safe_load(rules_file.read_text())
     manifests = [
         {
@@ -81,5 +84,6 @@ _Dumper.add_representer(str, _str)
 
 
 def dump(values: dict[str, Any], usage: str) -> str:
+    """The values as YAML, after the generated-file header and usage."""
     body = yaml.dump(values, Dumper=_Dumper, sort_keys=False, width=100, allow_unicode=True)
     return HEADER + usage + body
