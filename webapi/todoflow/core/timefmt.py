@@ -1,0 +1,15 @@
+"""The one rendering of an instant as the events' and jobs' date-time string: ISO 8601 in UTC with a 'Z'."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def utc_z(moment: datetime, timespec: str = "auto") -> str:
+    """moment in UTC as ISO 8601 ending in 'Z' ('2026-03-08T11:00:00Z'); a naive moment is taken as UTC.
+
+    timespec as in datetime.isoformat: "auto" drops zero microseconds, "microseconds" always writes six digits
+    (the form the jobs' SQL renders, see jobs/sql.iso_utc).
+    """
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).replace(tzinfo=None).isoformat(timespec=timespec) + "Z"
