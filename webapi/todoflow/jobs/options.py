@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 # Also the JSON Schema pattern of the DAGs' trigger-form params (pipeline/jobs.py), so the form and the
 # command accept the same values.
@@ -17,6 +19,7 @@ DURATION_PATTERN = r"^[0-9]+(\.[0-9]+)?[smhdw]?$"
 _DURATION = re.compile(DURATION_PATTERN)
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _BARE_NUMBER_UNIT = "h"
+N = TypeVar("N", int, float)
 
 
 def parse_as_of(value: str) -> datetime:
@@ -56,23 +59,21 @@ def positive_duration(value: str) -> timedelta:
 
 def positive_int(value: str) -> int:
     """argparse type: an integer >= 1."""
-    try:
-        number = int(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"not an integer: {value!r}") from exc
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1: {value!r}")
-    return number
+    return _positive(value, int, "an integer", ">= 1")
 
 
 def positive_float(value: str) -> float:
     """argparse type: a number > 0."""
+    return _positive(value, float, "a number", "> 0")
+
+
+def _positive(value: str, kind: Callable[[str], N], name: str, rule: str) -> N:
     try:
-        number = float(value)
+        number = kind(value)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from exc
-    if not number > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0: {value!r}")
+        raise argparse.ArgumentTypeError(f"not {name}: {value!r}") from exc
+    if not number > 0:  # also refuses NaN
+        raise argparse.ArgumentTypeError(f"must be {rule}: {value!r}")
     return number
 
 
