@@ -1,8 +1,15 @@
-"""The one rendering of an instant as the events' and jobs' date-time string: ISO 8601 in UTC with a 'Z'."""
+"""Time as text, defined once: an instant as the events' and jobs' date-time string (ISO 8601 in UTC with a 'Z'),
+and the grammar of a duration that the job commands read (jobs/options.py) and the DAGs' trigger forms validate.
+Standard library only: DAG files import it at parse time.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+
+# A number and a unit s, m, h, d or w ('90s', '15m', '1.5d', '2w'); a bare number means hours. Also a JSON
+# Schema pattern (the trigger forms' params).
+DURATION_PATTERN = r"^[0-9]+(\.[0-9]+)?[smhdw]?$"
 
 
 def utc_z(moment: datetime, timespec: str = "auto") -> str:

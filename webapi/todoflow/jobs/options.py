@@ -13,9 +13,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-# Also the JSON Schema pattern of the DAGs' trigger-form params (pipeline/jobs.py), so the form and the
-# command accept the same values.
-DURATION_PATTERN = r"^[0-9]+(\.[0-9]+)?[smhdw]?$"
+from todoflow.core.timefmt import DURATION_PATTERN
+
 _DURATION = re.compile(DURATION_PATTERN)
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _BARE_NUMBER_UNIT = "h"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from todoflow.jobs.options import DURATION_PATTERN
+from todoflow.core.timefmt import DURATION_PATTERN
 
 # The instant a run acts as of, rendered by Airflow when the task starts.
 # - scheduled and backfill runs: the data interval's end (with a cron trigger timetable it equals the
