@@ -83,3 +83,60 @@ def test_bad_arguments_exit_2_without_touching_anything(db: Db, statsd_server: s
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     assert db.conn.execute("SELECT count(*) FROM tasks").fetchone()[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["sweep-due", "--as-of", "now", "--window", "0m"], "--window"),
+        (["sweep-due", "--as-of", "soon"], "--as-of"),
+        (["check-schedules", "--as-of", "yesterday"], "--as-of"),
+        (["check-schedules", "--as-of", "now", "--since", "last week"], "--since"),
+        (["check-schedules", "--as-of", "now", "--expansion-lag", "2x"], "--expansion-lag"),
+        (["check-schedules", "--as-of", "now", "--sweep-lag", "-1h"], "--sweep-lag"),
+        (["check-schedules", "--as-of", "now", "--outbox-max-age", "15 minutes"], "--outbox-max-age"),
+        (["check-schedules", "--as-of", "now", "--event-log-lag", "h"], "--event-log-lag"),
+        (["write-event-log", "--batch-size", "0"], "--batch-size"),
+    ],
+)
+def test_a_bad_value_exits_2_with_argparse_naming_the_option(
+    database_url: str, statsd_server: socket.socket, args: list[str], option: str
+) -> None:
+    result = run_cli(args, database_url, statsd_server)
+    assert result.returncode == 2, result.stderr
+    assert f"argument {option}" in result.stderr and "Traceback" not in result.stderr
+    assert metrics_received(statsd_server) == {}
+
+
+def test_check_schedules_reports_like_every_job(db: Db, statsd_server: socket.socket) -> None:
+    args = ["check-schedules", "--as-of", "2026-01-01T12:00:00Z", "--sweep-lag", "90m"]
+    passed = run_cli(args, db.url, statsd_server)
+    assert passed.returncode == 0, passed.stderr
+    metrics = metrics_received(statsd_server)
+    checks = int(metrics["todoflow.jobs.check_schedules.checks"].split("|")[0])
+    assert checks >= 10
+    assert metrics["todoflow.jobs.check_schedules.passed"] == f"{checks}|c"
+    assert metrics["todoflow.jobs.check_schedules.failed"] == "0|c"
+    assert metrics["todoflow.jobs.check_schedules.runs"] == "1|c"
+    assert metrics["todoflow.jobs.check_schedules.duration"].endswith("|ms")
+    assert metrics["todoflow.quality.runs.pass"] == "1|c"  # the suite's own metrics stay
+    assert "check_schedules done in" in passed.stderr and f"checks={checks} passed={checks} failed=0" in passed.stderr
+
+    # A series never expanded, two days after it fell due: the suite fails, the run still completed.
+    db.series(db.user(), "daily", 1, date(2026, 1, 1))
+    failed = run_cli(["check-schedules", "--as-of", "2026-01-03T12:00:00Z"], db.url, statsd_server)
+    assert failed.returncode == 1, failed.stderr
+    assert "schedule checks FAILED" in failed.stderr and "Traceback" not in failed.stderr
+    metrics = metrics_received(statsd_server)
+    assert metrics["todoflow.jobs.check_schedules.runs"] == "1|c"
+    assert metrics["todoflow.jobs.check_schedules.failed"] != "0|c"
+    assert "todoflow.jobs.check_schedules.failures" not in metrics
+    assert metrics["todoflow.quality.runs.fail"] == "1|c"
+
+
+def test_check_schedules_that_cannot_run_counts_a_failure(database_url: str, statsd_server: socket.socket) -> None:
+    missing_db = database_url.rsplit("/", 1)[0] + "/todoflow_no_such_database"
+    result = run_cli(["check-schedules", "--as-of", "now"], missing_db, statsd_server)
+    assert result.returncode == 1
+    assert "check_schedules failed" in result.stderr
+    assert metrics_received(statsd_server)["todoflow.jobs.check_schedules.failures"] == "1|c"

@@ -10,6 +10,7 @@ import argparse
 import importlib
 import logging
 import sys
+from collections.abc import Sequence
 
 from todoflow.core.logformat import LOG_FORMAT
 
@@ -27,30 +28,25 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The `todoflow` parser; only the command named in argv gets its arguments (and its module imported)."""
+    requested = next((arg for arg in argv if arg in COMMANDS), None)
     parser = argparse.ArgumentParser(prog="todoflow", description=__doc__.splitlines()[0])
     parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="command")
     for name, (module_name, help_text) in COMMANDS.items():
         command = sub.add_parser(name, help=help_text, description=help_text)
         command.set_defaults(_module=module_name)
-        if name == _requested_command():
+        if name == requested:
             importlib.import_module(module_name).add_arguments(command)
     return parser
 
 
-def _requested_command() -> str | None:
-    return next((arg for arg in sys.argv[1:] if arg in COMMANDS), None)
-
-
-def main(argv: list[str] | None = None) -> int:
-    if argv is not None:
-        sys.argv = [sys.argv[0], *argv]
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(), format=LOG_FORMAT, stream=sys.stderr
-    )
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run `todoflow <argv>` (default: the process's arguments); returns the exit status."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(args_list).parse_args(args_list)
+    logging.basicConfig(level=args.log_level.upper(), format=LOG_FORMAT, stream=sys.stderr)
     module = importlib.import_module(args._module)
     return int(module.run(args) or 0)
 

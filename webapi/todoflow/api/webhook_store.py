@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from todoflow.core.events import utc_now
 from todoflow.core.models import Delivery, NotificationSettings, Webhook
+from todoflow.core.timefmt import utc_z
 from todoflow.delivery.signing import new_secret
 from todoflow.delivery.store import NOTIFY_CHANNEL, PING
 
@@ -114,7 +115,7 @@ def ping(session: Session, user_id: uuid.UUID, wid: uuid.UUID) -> RowMapping | N
     payload = {
         "event_id": str(event_id),
         "event_type": PING,
-        "event_timestamp": utc_now().isoformat().replace("+00:00", "Z"),
+        "event_timestamp": utc_z(utc_now()),
         "data": {"webhook_id": str(wid), "user_id": str(user_id)},
     }
     stmt = (

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.pool import NullPool
 
 from todoflow.core.settings import get_settings, sqlalchemy_url
 
@@ -44,9 +45,40 @@ def alembic_config(url: str | None = None) -> Config:
     return cfg
 
 
+# Revision ids before the chain was renumbered one file per number (two revisions were numbered 0003):
+# a database stamped with one of them (a developer's stack, a CI database) is restamped with its new id,
+# which names the same schema, before Alembic runs.
+RENUMBERED_REVISIONS = {
+    "0003_jobs": "0004_jobs",
+    "0004_delivery": "0005_delivery",
+    "0005_api": "0006_api",
+    "0006_rrule": "0007_rrule",
+}
+
+
+def restamp_renumbered(url: str | None = None) -> str | None:
+    """Replace an old revision id in alembic_version by its new one; returns the id now stamped (None: none)."""
+    engine = create_engine(sqlalchemy_url(url or get_settings().database_url), poolclass=NullPool)
+    try:
+        with engine.begin() as conn:
+            if conn.execute(text("SELECT to_regclass('alembic_version')")).scalar() is None:
+                return None
+            stamped = conn.execute(text("SELECT version_num FROM alembic_version FOR UPDATE")).scalar()
+            if stamped in RENUMBERED_REVISIONS:
+                stamped = RENUMBERED_REVISIONS[stamped]
+                conn.execute(text("UPDATE alembic_version SET version_num = :new"), {"new": stamped})
+            return stamped
+    finally:
+        engine.dispose()
+
+
 def upgrade(url: str | None = None, revision: str = "head") -> None:
-    command.upgrade(alembic_config(url), revision)
+    """Migrate url (default: DATABASE_URL) up to revision (an old id names its new one), restamping first."""
+    restamp_renumbered(url)
+    command.upgrade(alembic_config(url), RENUMBERED_REVISIONS.get(revision, revision))
 
 
 def downgrade(url: str | None = None, revision: str = "base") -> None:
-    command.downgrade(alembic_config(url), revision)
+    """Migrate url (default: DATABASE_URL) down to revision (an old id names its new one), restamping first."""
+    restamp_renumbered(url)
+    command.downgrade(alembic_config(url), RENUMBERED_REVISIONS.get(revision, revision))

@@ -6,6 +6,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from todoflow.core.timefmt import utc_z
+
 TASK_CREATED = "task-created"
 TASK_UPDATED = "task-updated"
 TASK_COMPLETED = "task-completed"
@@ -41,7 +43,7 @@ def envelope(
     return {
         "event_id": str(event_id or uuid.uuid4()),
         "event_type": event_type,
-        "event_timestamp": (timestamp or utc_now()).isoformat().replace("+00:00", "Z"),
+        "event_timestamp": utc_z(timestamp or utc_now()),
         "data": data,
     }
 

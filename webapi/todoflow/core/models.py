@@ -26,8 +26,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-RECURRENCE_TYPES = ("daily", "weekly", "monthly", "yearly")
+from todoflow.core.recurrence import RECURRENCE_TYPES
+
 MAX_INTERVAL = 52
+_RECURRENCE_TYPES_SQL = ", ".join(f"'{kind}'" for kind in RECURRENCE_TYPES)
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -46,6 +48,15 @@ class Base(DeclarativeBase):
 
 def _uuid_pk() -> Mapped[uuid.UUID]:
     return mapped_column(UUID(as_uuid=True), primary_key=True, server_default=text("gen_random_uuid()"))
+
+
+def _identity_pk() -> Mapped[int]:
+    return mapped_column(BigInteger, Identity(), primary_key=True)
+
+
+def _owner_id(**column: Any) -> Mapped[uuid.UUID]:
+    """The owning user's id: deleting the user deletes the row (column: nullable/index/primary_key options)."""
+    return mapped_column(UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), **column)
 
 
 def _created() -> Mapped[datetime]:
@@ -83,9 +94,7 @@ class RecurringTask(Base):
     __tablename__ = "recurring_tasks"
 
     id: Mapped[uuid.UUID] = _uuid_pk()
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
-    )
+    user_id: Mapped[uuid.UUID] = _owner_id(nullable=False, index=True)
     title: Mapped[str] = mapped_column(String(500), nullable=False)
     description: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
     priority_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("priorities.id"), nullable=True)
@@ -109,7 +118,7 @@ class RecurringTask(Base):
     __table_args__ = (
         CheckConstraint("repeat_from IN ('due', 'completion')", name="repeat_from_known"),
         CheckConstraint("rrule IS NULL OR length(rrule) <= 500", name="rrule_length"),
-        CheckConstraint("recurrence_type IN ('daily', 'weekly', 'monthly', 'yearly')", name="recurrence_type_known"),
+        CheckConstraint(f"recurrence_type IN ({_RECURRENCE_TYPES_SQL})", name="recurrence_type_known"),
         CheckConstraint(f"recurrence_interval BETWEEN 1 AND {MAX_INTERVAL}", name="interval_range"),
         CheckConstraint("end_date IS NULL OR end_date >= start_date", name="end_after_start"),
         CheckConstraint("next_index >= 0", name="next_index_nonnegative"),
@@ -126,10 +135,8 @@ class Task(Base):
 
     __tablename__ = "tasks"
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False
-    )
+    id: Mapped[int] = _identity_pk()
+    user_id: Mapped[uuid.UUID] = _owner_id(nullable=False)
     title: Mapped[str] = mapped_column(String(500), nullable=False)
     description: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
     priority_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("priorities.id"), nullable=True)
@@ -211,9 +218,7 @@ class Notification(Base):
     __tablename__ = "notifications"
 
     id: Mapped[uuid.UUID] = _uuid_pk()
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False
-    )
+    user_id: Mapped[uuid.UUID] = _owner_id(nullable=False)
     # Null for notices about no task (a webhook the delivery service deactivated).
     task_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("tasks.id", ondelete="CASCADE"), nullable=True
@@ -238,9 +243,7 @@ class RevokedToken(Base):
     __tablename__ = "revoked_tokens"
 
     jti: Mapped[str] = mapped_column(String(64), primary_key=True)
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False
-    )
+    user_id: Mapped[uuid.UUID] = _owner_id(nullable=False)
     token_type: Mapped[str] = mapped_column(String(16), nullable=False)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, index=True)
     revoked_at: Mapped[datetime] = _created()
@@ -251,7 +254,7 @@ class LoginFailure(Base):
 
     __tablename__ = "login_failures"
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[int] = _identity_pk()
     email: Mapped[str] = mapped_column(String(320), nullable=False)
     remote_addr: Mapped[str | None] = mapped_column(String(64), nullable=True)
     attempted_at: Mapped[datetime] = _created()
@@ -280,7 +283,7 @@ class QualityResult(Base):
 
     __tablename__ = "quality_results"
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[int] = _identity_pk()
     run_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     as_of: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     check_name: Mapped[str] = mapped_column(String(100), nullable=False)
@@ -306,9 +309,7 @@ class Webhook(Base):
     __tablename__ = "webhooks"
 
     id: Mapped[uuid.UUID] = _uuid_pk()
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
-    )
+    user_id: Mapped[uuid.UUID] = _owner_id(nullable=False, index=True)
     url: Mapped[str] = mapped_column(String(2048), nullable=False)
     events: Mapped[list[str]] = mapped_column(ARRAY(String(50)), nullable=False)
     description: Mapped[str] = mapped_column(String(500), nullable=False, server_default="")
@@ -330,9 +331,7 @@ class Delivery(Base):
 
     # The delivery id the receiver sees (X-Todoflow-Delivery), the same on every retry.
     id: Mapped[uuid.UUID] = _uuid_pk()
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False
-    )
+    user_id: Mapped[uuid.UUID] = _owner_id(nullable=False)
     webhook_id: Mapped[uuid.UUID | None] = mapped_column(
         UUID(as_uuid=True), ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=True
     )
@@ -377,9 +376,7 @@ class NotificationSettings(Base):
 
     __tablename__ = "notification_settings"
 
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-    )
+    user_id: Mapped[uuid.UUID] = _owner_id(primary_key=True)
     email_reminders: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
     webhook_reminders: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
     updated_at: Mapped[datetime] = _created()
@@ -390,8 +387,6 @@ class WriteBucket(Base):
 
     __tablename__ = "write_buckets"
 
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-    )
+    user_id: Mapped[uuid.UUID] = _owner_id(primary_key=True)
     tokens: Mapped[float] = mapped_column(Float, nullable=False)
     refilled_at: Mapped[datetime] = _created()

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from todoflow.core.event_schemas import validate_event
 from todoflow.core.events import envelope
+from todoflow.core.timefmt import utc_z
 
 INSERT = text(
     """INSERT INTO event_outbox (event_id, topic, message_key, payload)
@@ -22,7 +23,7 @@ INSERT = text(
 
 def _json_default(value: Any) -> str:
     if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
+        return utc_z(value)
     if isinstance(value, date | uuid.UUID):
         return str(value)
     raise TypeError(f"cannot serialize {type(value).__name__}")

@@ -2,8 +2,9 @@
 
 Month-end policy: a monthly or yearly series clamps to the last day of a shorter month and comes
 back to its anchor day afterwards (Jan 31 -> Feb 28/29 -> Mar 31; Feb 29 -> Feb 28 in common years).
-This is exactly PostgreSQL's `date + interval 'n months'`, which the SQL twin below uses, so the
-API (Python) and the set-based jobs (SQL) agree by construction.
+This is exactly PostgreSQL's `date + interval 'n months'`. The SQL twin, todoflow_occurrence(anchor, type,
+interval, n), which the set-based expansion and the quality checks call, is created by migration 0002 and made
+inlinable (not STRICT) by 0004_jobs; tests/test_migrations.py keeps the two equal.
 """
 
 from __future__ import annotations
@@ -50,17 +51,3 @@ def first_index_on_or_after(anchor: date, recurrence_type: str, interval: int, d
     while occurrence(anchor, recurrence_type, interval, n) < day:
         n += 1
     return n
-
-
-# The SQL twin, installed by migration 0002 as an IMMUTABLE function.
-OCCURRENCE_SQL_FUNCTION = """
-CREATE OR REPLACE FUNCTION todoflow_occurrence(anchor date, recurrence_type text, step integer, n integer)
-RETURNS date LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-    SELECT CASE recurrence_type
-        WHEN 'daily' THEN anchor + n * step
-        WHEN 'weekly' THEN anchor + 7 * n * step
-        WHEN 'monthly' THEN (anchor + make_interval(months => n * step))::date
-        WHEN 'yearly' THEN (anchor + make_interval(years => n * step))::date
-    END
-$$
-"""

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
+from psycopg.rows import class_row
 
 from todoflow.core.consumer import ConsumedMessage
 from todoflow.core.events import TASK_DUE_SOON
@@ -47,7 +48,7 @@ ON CONFLICT (event_id, endpoint) DO NOTHING
 
 CLAIM = """
 SELECT d.id, d.channel, d.webhook_id, d.user_id, d.event_id, d.event_type, d.payload, d.attempts, d.created_at,
-       w.url, w.secret, w.active, u.email
+       w.url, w.secret, w.active AS webhook_active, u.email
 FROM deliveries d
 LEFT JOIN webhooks w ON w.id = d.webhook_id
 JOIN users u ON u.id = d.user_id
@@ -154,25 +155,9 @@ def fan_out(conn: psycopg.Connection[Any], messages: list[ConsumedMessage]) -> i
 
 def claim(conn: psycopg.Connection[Any], limit: int) -> list[Claimed]:
     """Lock up to limit due pending deliveries that no other worker holds (inside conn's transaction)."""
-    rows = conn.execute(CLAIM, (limit,)).fetchall()
-    return [
-        Claimed(
-            id=r[0],
-            channel=r[1],
-            webhook_id=r[2],
-            user_id=r[3],
-            event_id=r[4],
-            event_type=r[5],
-            payload=r[6],
-            attempts=r[7],
-            created_at=r[8],
-            url=r[9],
-            secret=r[10],
-            webhook_active=r[11],
-            email=r[12],
-        )
-        for r in rows
-    ]
+    # Columns named as Claimed's fields.
+    with conn.cursor(row_factory=class_row(Claimed)) as cur:
+        return cur.execute(CLAIM, (limit,)).fetchall()
 
 
 def backlog(conn: psycopg.Connection[Any]) -> tuple[int, int, float]:

@@ -21,7 +21,7 @@ import psycopg
 
 from todoflow.core.consumer import ConsumedMessage, consume
 from todoflow.core.events import TOPICS
-from todoflow.jobs.options import positive_float, positive_int
+from todoflow.jobs.options import add_count, positive_float
 from todoflow.jobs.reporting import report
 
 log = logging.getLogger(__name__)
@@ -118,18 +118,11 @@ def write_event_log(
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--max-messages", type=positive_int, default=100_000, help="stop after this many messages (default 100000)"
-    )
+    add_count(parser, "--max-messages", 100_000, "stop after this many messages")
     parser.add_argument(
         "--max-seconds", type=positive_float, default=60.0, help="stop after this many seconds (default 60)"
     )
-    parser.add_argument(
-        "--batch-size",
-        type=positive_int,
-        default=DEFAULT_BATCH_SIZE,
-        help=f"messages per database transaction (default {DEFAULT_BATCH_SIZE})",
-    )
+    add_count(parser, "--batch-size", DEFAULT_BATCH_SIZE, "messages per database transaction")
     parser.add_argument("--group", default=GROUP_ID, help=f"Kafka consumer group (default {GROUP_ID})")
     parser.add_argument(
         "--idle-seconds",

@@ -40,57 +40,36 @@ from __future__ import annotations
 import argparse
 import logging
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import psycopg
 
+from todoflow.core.timefmt import utc_z
 from todoflow.jobs.expand_rules import expand_rules
 from todoflow.jobs.guards import known_zones, local_date, log_skipped, series_problem
-from todoflow.jobs.options import add_as_of, positive_int
+from todoflow.jobs.options import add_as_of, add_count
 from todoflow.jobs.reporting import report
-from todoflow.jobs.sql import (
-    MAX_UTC_OFFSET_HOURS,
-    NIL_UUID,
-    STAMP_CTE,
-    connect,
-    envelope,
-    event_id,
-    shard_predicate,
-)
+from todoflow.jobs.series_chunks import CANDIDATE, DUE, UPTO, chunks, lock_chunk, next_chunk
+from todoflow.jobs.sql import STAMP_CTE, connect, envelope, event_id, shard_predicate
 
 log = logging.getLogger(__name__)
 
 DEFAULT_CAP = 100
 DEFAULT_CHUNK_SIZE = 2000
 
-# NULL for an owner whose zone PostgreSQL does not know: such a series is never due here (see guards).
-_LOCAL_AS_OF = local_date("%(as_of)s::timestamptz", "u.timezone")
-# Index-friendly bound: no owner's local date is later than the UTC date of T + 14 h.
-_LATEST_LOCAL_DATE = f"(((%(as_of)s::timestamptz AT TIME ZONE 'UTC') + interval '{MAX_UTC_OFFSET_HOURS} hours')::date)"
-_DUE = f"""r.is_active AND r.next_due_at <= {_LATEST_LOCAL_DATE} AND {shard_predicate("r.id")}
-           AND {series_problem()} IS NULL AND r.next_due_at <= {_LOCAL_AS_OF}"""
 # Issue 13: rule-based and completion-based series are expanded by expand_rules.py instead.
-_DUE += " AND r.rrule IS NULL AND r.repeat_from = 'due'"
+_DUE = f"{DUE} AND r.rrule IS NULL AND r.repeat_from = 'due'"
 
 # The series of the shard that might be due but cannot be processed: skipped, logged and counted.
 SKIPPED = f"""
 SELECT r.id::text, r.user_id::text, {series_problem()} AS problem
 FROM recurring_tasks r JOIN users u ON u.id = r.user_id
-WHERE r.is_active AND r.next_due_at <= {_LATEST_LOCAL_DATE} AND {shard_predicate("r.id")}
-  AND {series_problem()} IS NOT NULL
+WHERE {CANDIDATE} AND {series_problem()} IS NOT NULL
 ORDER BY r.id
 """
 
-# The last key of the next chunk of due series after %(lo)s (no locks: the chunk statement re-checks).
-NEXT_CHUNK = f"""
-SELECT id::text FROM (
-    SELECT r.id FROM recurring_tasks r JOIN users u ON u.id = r.user_id
-    WHERE r.id > %(lo)s::uuid AND {_DUE}
-    ORDER BY r.id LIMIT %(chunk)s
-) AS chunk
-ORDER BY id DESC LIMIT 1
-"""
+NEXT_CHUNK = next_chunk(_DUE)
 
 # A series whose next occurrence already lies past its end_date (e.g. end_date moved earlier) is over.
 END_FINISHED = f"""
@@ -98,8 +77,7 @@ UPDATE recurring_tasks r SET is_active = false, updated_at = now()
 WHERE r.is_active AND r.end_date IS NOT NULL AND r.next_due_at > r.end_date AND {shard_predicate("r.id")}
 """
 
-_OCCURRENCE = "todoflow_occurrence(r.start_date, r.recurrence_type, r.recurrence_interval, {n})"
-# The owner's local date of the series' creation (guarded like _LOCAL_AS_OF; _DUE excludes unknown zones).
+# The owner's local date of the series' creation (guarded like LOCAL_AS_OF; DUE excludes unknown zones).
 _CREATED_DAY = local_date("r.created_at", "u.timezone")
 
 
@@ -121,19 +99,16 @@ def _steps(row: str, day: str) -> str:
     END)"""
 
 
+_LOCK_CHUNK = lock_chunk(
+    "r.id, r.user_id, r.title, r.description, r.priority_id, r.recurrence_type, r.recurrence_interval, "
+    f"r.start_date, r.next_index, {UPTO} AS upto, {_CREATED_DAY} AS created_day",
+    _DUE,
+)
+
 # One chunk, one transaction: lock the due series, insert their occurrences, write the events, advance.
 EXPAND_CHUNK = f"""
 WITH {STAMP_CTE},
-locked AS MATERIALIZED (
-    SELECT r.id, r.user_id, r.title, r.description, r.priority_id, r.recurrence_type, r.recurrence_interval,
-           r.start_date, r.next_index,
-           LEAST({_LOCAL_AS_OF}, COALESCE(r.end_date, 'infinity'::date)) AS upto,
-           {_CREATED_DAY} AS created_day
-    FROM recurring_tasks r JOIN users u ON u.id = r.user_id
-    WHERE r.id > %(lo)s::uuid AND r.id <= %(hi)s::uuid AND {_DUE}
-    ORDER BY r.id
-    FOR UPDATE OF r
-),
+locked AS MATERIALIZED ({_LOCK_CHUNK}),
 starts AS (
     -- Creation policy: the first occurrence considered is the first on or after the series' creation day
     -- (in the owner's zone), or next_index if later. The anchor stays start_date.
@@ -152,7 +127,7 @@ bounded AS (
 due AS MATERIALIZED (
     SELECT o.* FROM (
         SELECT b.id AS recurring_task_id, b.user_id, b.title, b.description, b.priority_id, b.upto, g.n,
-               todoflow_occurrence(b.start_date, b.recurrence_type, b.recurrence_interval, g.n) AS due_date
+               {_occurrence_of("b", "g.n")} AS due_date
         FROM bounded b CROSS JOIN LATERAL generate_series(b.first_n, b.last_n) AS g(n)
     ) AS o
     WHERE o.due_date <= o.upto
@@ -178,8 +153,8 @@ made AS (
 advanced AS (
     UPDATE recurring_tasks r SET
         next_index = GREATEST(r.next_index, a.new_index),
-        next_due_at = GREATEST(r.next_due_at, {_OCCURRENCE.format(n="a.new_index")}),
-        is_active = r.end_date IS NULL OR GREATEST(r.next_due_at, {_OCCURRENCE.format(n="a.new_index")}) <= r.end_date,
+        next_due_at = GREATEST(r.next_due_at, {_occurrence_of("r", "a.new_index")}),
+        is_active = r.end_date IS NULL OR GREATEST(r.next_due_at, {_occurrence_of("r", "a.new_index")}) <= r.end_date,
         last_created_at = CASE WHEN m.tasks > 0 THEN now() ELSE r.last_created_at END,
         updated_at = now()
     FROM advance a LEFT JOIN made m ON m.id = a.id
@@ -254,7 +229,7 @@ def expand(
         raise ValueError("cap and chunk_size must be >= 1")
     params: dict[str, Any] = {
         "as_of": as_of,
-        "as_of_text": as_of.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z"),
+        "as_of_text": utc_z(as_of, "microseconds"),
         "shard": shard,
         "shards": shards,
         "cap": cap,
@@ -267,15 +242,9 @@ def expand(
         result.skipped_rows = _report_skipped(conn, params)
         with conn.transaction():
             result.ended += conn.execute(END_FINISHED, params).rowcount
-        lo = NIL_UUID
-        while True:
-            row = conn.execute(NEXT_CHUNK, params | {"lo": lo}, prepare=False).fetchone()
-            hi = row[0] if row else None
-            if hi is None:
-                break
+        for chunk in chunks(conn, NEXT_CHUNK, params):
             result.chunks += 1
-            _expand_chunk(conn, params | {"lo": lo, "hi": hi}, result)
-            lo = hi
+            _expand_chunk(conn, chunk, result)
         expand_rules(conn, params, result)
     return result
 
@@ -301,19 +270,9 @@ def _expand_chunk(conn: psycopg.Connection[Any], params: dict[str, Any], result:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_as_of(parser)
     parser.add_argument("--shard", type=int, default=0, help="this run's shard, 0 <= K < N (default 0)")
-    parser.add_argument("--shards", type=positive_int, default=1, help="number of shards N (default 1)")
-    parser.add_argument(
-        "--max-per-task",
-        type=positive_int,
-        default=DEFAULT_CAP,
-        help=f"catch-up cap: most occurrences created per series per run (default {DEFAULT_CAP})",
-    )
-    parser.add_argument(
-        "--chunk-size",
-        type=positive_int,
-        default=DEFAULT_CHUNK_SIZE,
-        help=f"series per transaction (default {DEFAULT_CHUNK_SIZE})",
-    )
+    add_count(parser, "--shards", 1, "number of shards N")
+    add_count(parser, "--max-per-task", DEFAULT_CAP, "catch-up cap: most occurrences created per series per run")
+    add_count(parser, "--chunk-size", DEFAULT_CHUNK_SIZE, "series per transaction")
 
 
 def run(args: argparse.Namespace) -> int:

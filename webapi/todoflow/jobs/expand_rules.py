@@ -25,36 +25,19 @@ import psycopg
 from psycopg.rows import dict_row
 
 from todoflow.core import rrule
-from todoflow.jobs.guards import local_date, series_problem
-from todoflow.jobs.sql import MAX_UTC_OFFSET_HOURS, NIL_UUID, STAMP_CTE, envelope, event_id, shard_predicate
+from todoflow.jobs.series_chunks import DUE, UPTO, chunks, lock_chunk, next_chunk
+from todoflow.jobs.sql import STAMP_CTE, envelope, event_id
 
 log = logging.getLogger(__name__)
 
 # Guarded like the seed path (jobs/guards.py): an owner's zone PostgreSQL does not know, or an infinite date,
 # leaves the series out (never due here); expand.py's SKIPPED query logs, counts and reports it.
-_LOCAL_AS_OF = local_date("%(as_of)s::timestamptz", "u.timezone")
-_LATEST_LOCAL_DATE = f"(((%(as_of)s::timestamptz AT TIME ZONE 'UTC') + interval '{MAX_UTC_OFFSET_HOURS} hours')::date)"
-_DUE = f"""r.is_active AND r.next_due_at <= {_LATEST_LOCAL_DATE} AND r.next_due_at <= {_LOCAL_AS_OF}
-           AND {series_problem()} IS NULL AND {shard_predicate("r.id")}"""
-_RULE_DUE = f"r.rrule IS NOT NULL AND r.repeat_from = 'due' AND {_DUE}"
+_RULE_DUE = f"r.rrule IS NOT NULL AND r.repeat_from = 'due' AND {DUE}"
 
-NEXT_RULE_CHUNK = f"""
-SELECT id::text FROM (
-    SELECT r.id FROM recurring_tasks r JOIN users u ON u.id = r.user_id
-    WHERE r.id > %(lo)s::uuid AND {_RULE_DUE}
-    ORDER BY r.id LIMIT %(chunk)s
-) AS chunk
-ORDER BY id DESC LIMIT 1
-"""
-
-LOCK_RULE_CHUNK = f"""
-SELECT r.id, r.rrule, r.start_date, r.end_date, r.next_index, r.next_due_at,
-       LEAST({_LOCAL_AS_OF}, COALESCE(r.end_date, 'infinity'::date)) AS upto
-FROM recurring_tasks r JOIN users u ON u.id = r.user_id
-WHERE r.id > %(lo)s::uuid AND r.id <= %(hi)s::uuid AND {_RULE_DUE}
-ORDER BY r.id
-FOR UPDATE OF r
-"""
+NEXT_RULE_CHUNK = next_chunk(_RULE_DUE)
+LOCK_RULE_CHUNK = lock_chunk(
+    f"r.id, r.rrule, r.start_date, r.end_date, r.next_index, r.next_due_at, {UPTO} AS upto", _RULE_DUE
+)
 
 
 def _events(created: str, due: str) -> str:
@@ -131,7 +114,7 @@ locked AS MATERIALIZED (
     SELECT r.id AS recurring_task_id, r.user_id, r.title, r.description, r.priority_id, r.next_index AS n,
            r.next_due_at AS due_date
     FROM recurring_tasks r JOIN users u ON u.id = r.user_id
-    WHERE r.repeat_from = 'completion' AND {_DUE} AND (r.end_date IS NULL OR r.next_due_at <= r.end_date)
+    WHERE r.repeat_from = 'completion' AND {DUE} AND (r.end_date IS NULL OR r.next_due_at <= r.end_date)
       AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.recurring_task_id = r.id AND t.due_date = r.next_due_at)
     ORDER BY r.id
     FOR UPDATE OF r
@@ -181,15 +164,9 @@ def plan(row: dict[str, Any], cap: int) -> tuple[list[tuple[int, date]], int, da
 
 def expand_rules(conn: psycopg.Connection[Any], params: dict[str, Any], result: Any) -> None:
     """Expand the due rule-based series of the shard, chunk by chunk, then first completion instances."""
-    lo = NIL_UUID
-    while True:
-        row = conn.execute(NEXT_RULE_CHUNK, params | {"lo": lo}).fetchone()
-        hi = row[0] if row else None
-        if hi is None:
-            break
+    for chunk in chunks(conn, NEXT_RULE_CHUNK, params):
         result.chunks += 1
-        _rule_chunk(conn, params | {"lo": lo, "hi": hi}, result)
-        lo = hi
+        _rule_chunk(conn, chunk, result)
     with conn.transaction():
         found = conn.execute(FIRST_COMPLETION_INSTANCES, params).fetchone()
     assert found is not None

@@ -13,8 +13,17 @@ log = logging.getLogger("todoflow.jobs")
 R = TypeVar("R")
 
 
-def report(job: str, work: Callable[[], R], counts: Callable[[R], Mapping[str, int]]) -> int:
-    """Run work; emit `jobs.<job>.<count>` counters, `jobs.<job>.duration` and `.runs`/`.failures`; exit code."""
+def report(
+    job: str,
+    work: Callable[[], R],
+    counts: Callable[[R], Mapping[str, int]],
+    exit_code: Callable[[R], int] = lambda _: 0,
+) -> int:
+    """Run work; emit `jobs.<job>.<count>` counters, `jobs.<job>.duration` and `.runs`/`.failures`; exit code.
+
+    A run that raises counts as a failure and exits 1; one that completes counts as a run and exits with
+    exit_code(result) (check-schedules: 1 when an expectation failed, which its own quality metrics detail).
+    """
     client = statsd()
     started = time.perf_counter()
     try:
@@ -31,4 +40,4 @@ def report(job: str, work: Callable[[], R], counts: Callable[[R], Mapping[str, i
         pipe.timing(f"jobs.{job}.duration", elapsed * 1000)
         pipe.incr(f"jobs.{job}.runs")
     log.info("%s done in %.2fs: %s", job, elapsed, " ".join(f"{k}={v}" for k, v in figures.items()))
-    return 0
+    return exit_code(result)

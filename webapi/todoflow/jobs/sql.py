@@ -24,6 +24,11 @@ def connect(database_url: str | None, application_name: str) -> psycopg.Connecti
     )
 
 
+def latest_local_date(instant: str) -> str:
+    """SQL: a date no owner's local date of the instant exceeds (its UTC date 14 h later): an index-friendly bound."""
+    return f"((({instant}) AT TIME ZONE 'UTC') + interval '{MAX_UTC_OFFSET_HOURS} hours')::date"
+
+
 def iso_utc(expr: str) -> str:
     """SQL rendering a timestamptz as the envelope's date-time string (ISO 8601, UTC, 'Z')."""
     return f"""to_char(({expr}) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""

@@ -19,13 +19,14 @@ from __future__ import annotations
 import argparse
 import logging
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from todoflow.core.timefmt import utc_z
 from todoflow.jobs.guards import known_zones, local_date, log_skipped, task_problem
-from todoflow.jobs.options import add_as_of, parse_duration, positive_int
+from todoflow.jobs.options import add_as_of, add_count, add_duration
 from todoflow.jobs.reporting import report
-from todoflow.jobs.sql import MAX_UTC_OFFSET_HOURS, STAMP_CTE, connect, envelope, event_id
+from todoflow.jobs.sql import STAMP_CTE, connect, envelope, event_id, latest_local_date
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ KIND = "task-due-soon"
 _HORIZON = "(%(as_of)s::timestamptz + %(window)s::interval)"
 _OPEN = "NOT t.completed AND NOT t.notified AND t.deleted_at IS NULL AND t.due_date IS NOT NULL"
 # Index-friendly bound: no local date is later than the UTC date of the horizon + 14 h.
-_LATEST_DUE = f"(({_HORIZON} AT TIME ZONE 'UTC') + interval '{MAX_UTC_OFFSET_HOURS} hours')::date"
+_LATEST_DUE = latest_local_date(_HORIZON)
 
 # Open tasks that might be due but cannot be processed (see guards): skipped, logged and counted.
 SKIPPED = f"""
@@ -113,7 +114,7 @@ def batch_params(as_of: datetime, window: timedelta, batch_size: int, zones: lis
     return {
         "zones": zones,
         "as_of": as_of,
-        "as_of_text": as_of.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z"),
+        "as_of_text": utc_z(as_of, "microseconds"),
         "window": window,
         "window_hours": window.total_seconds() / 3600,
         "batch": batch_size,
@@ -153,18 +154,8 @@ def sweep(
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_as_of(parser)
-    parser.add_argument(
-        "--window",
-        type=parse_duration,
-        default=DEFAULT_WINDOW,
-        help="notify tasks due up to the local date of T + window, e.g. 24h, 90m, 2d (default 24h)",
-    )
-    parser.add_argument(
-        "--batch-size",
-        type=positive_int,
-        default=DEFAULT_BATCH_SIZE,
-        help=f"tasks per transaction (default {DEFAULT_BATCH_SIZE})",
-    )
+    add_duration(parser, "--window", DEFAULT_WINDOW, "notify tasks due up to the local date of T + it", positive=True)
+    add_count(parser, "--batch-size", DEFAULT_BATCH_SIZE, "tasks per transaction")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from todoflow.core.timefmt import DURATION_PATTERN
+
 # The instant a run acts as of, rendered by Airflow when the task starts.
 # - scheduled and backfill runs: the data interval's end (with a cron trigger timetable it equals the
 #   logical date, so "the 10:00 run" acts as of 10:00);
@@ -60,14 +62,23 @@ class JobSpec:
         }
 
 
+# What the light jobs (expansion, sweep, event log) request and may use.
+SMALL = Resources("250m", "256Mi", "1", "512Mi")
+
+
+def _job(command: str, *arguments: str, minutes: int, resources: Resources = SMALL) -> JobSpec:
+    """The job running `todoflow <command> <arguments>`, named after its command, within `minutes`."""
+    return JobSpec(
+        name=command,
+        arguments=(command, *arguments),
+        resources=resources,
+        execution_timeout=timedelta(minutes=minutes),
+    )
+
+
 def expand_recurrences() -> JobSpec:
     """Create due occurrences of recurring tasks, as of the run's instant (one shard per task)."""
-    return JobSpec(
-        name="expand-recurrences",
-        arguments=("expand-recurrences", "--as-of", AS_OF, "--max-per-task", "{{ params.max_per_task }}"),
-        resources=Resources("250m", "256Mi", "1", "512Mi"),
-        execution_timeout=timedelta(minutes=30),
-    )
+    return _job("expand-recurrences", "--as-of", AS_OF, "--max-per-task", "{{ params.max_per_task }}", minutes=30)
 
 
 def shard_arguments(spec: JobSpec, shards: int) -> list[list[str]]:
@@ -77,34 +88,21 @@ def shard_arguments(spec: JobSpec, shards: int) -> list[list[str]]:
 
 def sweep_due() -> JobSpec:
     """Notify owners of open tasks due within the window of the run's instant."""
-    return JobSpec(
-        name="sweep-due",
-        arguments=("sweep-due", "--as-of", AS_OF, "--window", "{{ params.window }}"),
-        resources=Resources("250m", "256Mi", "1", "512Mi"),
-        execution_timeout=timedelta(minutes=10),
-    )
+    return _job("sweep-due", "--as-of", AS_OF, "--window", "{{ params.window }}", minutes=10)
 
 
-# The sweep's look-ahead as a trigger-form param (JSON Schema of the values parse_duration accepts).
-SWEEP_WINDOW_PATTERN = r"^[0-9]+(\.[0-9]+)?[smhdw]?$"
+# The sweep's look-ahead as a trigger-form param: the JSON Schema pattern of every job's durations.
+SWEEP_WINDOW_PATTERN = DURATION_PATTERN
 SWEEP_WINDOW_DESCRIPTION = "How far ahead of the as-of instant to look, e.g. 24h, 90m, 2d"
 
 
 def write_event_log(group: str) -> JobSpec:
     """Drain the event topics into task_event_log as consumer group `group`, bounded in messages and seconds."""
-    return JobSpec(
-        name="write-event-log",
-        arguments=(
-            "write-event-log",
-            "--max-messages",
-            "{{ params.max_messages }}",
-            "--max-seconds",
-            "{{ params.max_seconds }}",
-            "--group",
-            group,
-        ),
-        resources=Resources("250m", "256Mi", "1", "512Mi"),
-        execution_timeout=timedelta(minutes=10),
+    return _job(
+        "write-event-log",
+        *("--max-messages", "{{ params.max_messages }}", "--max-seconds", "{{ params.max_seconds }}"),
+        *("--group", group),
+        minutes=10,
     )
 
 
@@ -117,10 +115,10 @@ QUALITY_SINCE = (
 
 def check_schedules() -> JobSpec:
     """Run the data-quality suite over the schedules as of the run's instant; fails on any broken expectation."""
-    return JobSpec(
-        name="check-schedules",
-        arguments=("check-schedules", "--as-of", AS_OF, "--since", QUALITY_SINCE),
-        # Great Expectations itself is heavier than the SQL it sends.
+    # Great Expectations itself is heavier than the SQL it sends.
+    return _job(
+        "check-schedules",
+        *("--as-of", AS_OF, "--since", QUALITY_SINCE),
+        minutes=20,
         resources=Resources("500m", "512Mi", "2", "1Gi"),
-        execution_timeout=timedelta(minutes=20),
     )

@@ -27,6 +27,7 @@ import psycopg
 from confluent_kafka import Producer
 
 from todoflow.core.events import TOPICS, envelope
+from todoflow.core.timefmt import utc_z
 
 BENCH_DB = "todoflow_bench_pipeline"
 USERS = 10_000
@@ -304,7 +305,7 @@ def bench_broker() -> contextlib.AbstractContextManager[str]:
 
 def _events(count: int) -> Iterator[tuple[str, bytes, bytes]]:
     """(topic, key, value) of count valid events, task-created shaped, spread over the six topics."""
-    now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    now = utc_z(datetime.now(UTC))
     users = [str(uuid.uuid4()) for _ in range(1000)]
     for i in range(count):
         user = users[i % len(users)]

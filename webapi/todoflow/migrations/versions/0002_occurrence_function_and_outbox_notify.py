@@ -14,12 +14,23 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from todoflow.core.recurrence import OCCURRENCE_SQL_FUNCTION
-
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
+
+# The SQL twin of core/recurrence.occurrence, as this revision created it (0004_jobs drops STRICT).
+OCCURRENCE_SQL_FUNCTION = """
+CREATE OR REPLACE FUNCTION todoflow_occurrence(anchor date, recurrence_type text, step integer, n integer)
+RETURNS date LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT CASE recurrence_type
+        WHEN 'daily' THEN anchor + n * step
+        WHEN 'weekly' THEN anchor + 7 * n * step
+        WHEN 'monthly' THEN (anchor + make_interval(months => n * step))::date
+        WHEN 'yearly' THEN (anchor + make_interval(years => n * step))::date
+    END
+$$
+"""
 
 
 def upgrade() -> None:

@@ -1,7 +1,7 @@
 """webhooks, deliveries and notification settings
 
-Revision ID: 0004_delivery
-Revises: 0003_jobs
+Revision ID: 0005_delivery
+Revises: 0004_jobs
 Create Date: 2026-11-30
 
 What the delivery service needs: users' webhooks, one row per (event, endpoint) with its retry schedule
@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0004_delivery"
-down_revision = "0003_jobs"
+revision = "0005_delivery"
+down_revision = "0004_jobs"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """api limits
 
-Revision ID: 0005_api
-Revises: 0004_delivery
+Revision ID: 0006_api
+Revises: 0005_delivery
 Create Date: 2026-11-30
 
 Issue 11: the per-user write-rate token bucket, the index that counts a client address's failed logins,
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_api"
-down_revision = "0004_delivery"
+revision = "0006_api"
+down_revision = "0005_delivery"
 branch_labels = None
 depends_on = None
 

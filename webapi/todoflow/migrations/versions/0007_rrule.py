@@ -1,7 +1,7 @@
 """RFC 5545 recurrence rules and repeat-from-completion (issue 13)
 
-Revision ID: 0006_rrule
-Revises: 0005_api
+Revision ID: 0007_rrule
+Revises: 0006_api
 Create Date: 2026-11-30
 
 recurring_tasks.rrule holds a normalised RRULE for rule-based series (NULL for the seed's four types);
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_rrule"
-down_revision = "0005_api"
+revision = "0007_rrule"
+down_revision = "0006_api"
 branch_labels = None
 depends_on = None
 

@@ -1,6 +1,6 @@
 """inline occurrence function
 
-Revision ID: 0003_jobs
+Revision ID: 0004_jobs
 Revises: 0003_quality
 Create Date: 2026-11-29
 
@@ -16,29 +16,18 @@ from __future__ import annotations
 
 from alembic import op
 
-from todoflow.core.recurrence import OCCURRENCE_SQL_FUNCTION
-
-revision = "0003_jobs"
+revision = "0004_jobs"
 down_revision = "0003_quality"
 branch_labels = None
 depends_on = None
 
-INLINABLE_OCCURRENCE_FUNCTION = """
-CREATE OR REPLACE FUNCTION todoflow_occurrence(anchor date, recurrence_type text, step integer, n integer)
-RETURNS date LANGUAGE sql IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE AS $$
-    SELECT CASE recurrence_type
-        WHEN 'daily' THEN anchor + n * step
-        WHEN 'weekly' THEN anchor + 7 * n * step
-        WHEN 'monthly' THEN (anchor + make_interval(months => n * step))::date
-        WHEN 'yearly' THEN (anchor + make_interval(years => n * step))::date
-    END
-$$
-"""
+# The body stays 0002's; only the null-input behaviour changes.
+SIGNATURE = "todoflow_occurrence(date, text, integer, integer)"
 
 
 def upgrade() -> None:
-    op.execute(INLINABLE_OCCURRENCE_FUNCTION)
+    op.execute(f"ALTER FUNCTION {SIGNATURE} CALLED ON NULL INPUT")
 
 
 def downgrade() -> None:
-    op.execute(OCCURRENCE_SQL_FUNCTION)
+    op.execute(f"ALTER FUNCTION {SIGNATURE} STRICT")
