@@ -85,6 +85,7 @@ class TimeZone(validate.Validator):
     error = "Not a known IANA time zone name (for example Europe/Berlin)."
 
     def __call__(self, value: Any) -> Any:
+        """Return the value if it names a known IANA zone; ValidationError otherwise."""
         if isinstance(value, str) and not _is_zone_name(value):
             raise ValidationError(NOT_A_ZONE.format(input=value))
         if value not in time_zones():
@@ -98,6 +99,7 @@ def time_zone() -> TimeZone:
 
 
 def title() -> Text:
+    """A task's title: required, 1 to 500 characters, not only whitespace."""
     return Text(
         required=True,
         validate=[validate.Length(min=1, max=500), not_blank],
@@ -106,12 +108,14 @@ def title() -> Text:
 
 
 def description() -> Text:
+    """A task's description: at most 2000 characters, empty by default."""
     return Text(
         load_default="", validate=validate.Length(max=2000), metadata={"description": "at most 2000 characters"}
     )
 
 
 def priority_id(**kwargs: Any) -> fields.Integer:
+    """A priority's id (from GET /api/priorities) or null."""
     return JsonInteger(
         allow_none=True,
         validate=validate.Range(min=1, max=INT32_MAX),
@@ -121,12 +125,15 @@ def priority_id(**kwargs: Any) -> fields.Integer:
 
 
 def limit(default: int = 20, maximum: int = 100) -> fields.Integer:
+    """A page size between 1 and maximum."""
     return fields.Integer(load_default=default, validate=validate.Range(min=1, max=maximum))
 
 
 def offset() -> fields.Integer:
+    """How many rows a page skips (offset paging)."""
     return fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000))
 
 
 def sort_order(default: str) -> Text:
+    """The direction of a sort: asc or desc."""
     return Text(load_default=default, validate=validate.OneOf(["asc", "desc"]))

@@ -64,7 +64,7 @@ TIME_ZONE_FORMAT = (
 
 
 def _time_zone_docs(converter: Any, field: fields.Field, ret: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-    """apispec attribute function: a time zone field is a string described in words, not an enum of 600 names."""
+    """An apispec attribute function: a time zone field is a string described in words, not an enum of 600 names."""
     if not any(isinstance(validator, TimeZone) for validator in field.validators):
         return {}
     own = ret.get("description")
@@ -75,6 +75,7 @@ class FieldDocs(BasePlugin):
     """apispec plugin (after APIFlask's MarshmallowPlugin): documents fields whose validators apispec cannot read."""
 
     def init_spec(self, spec: APISpec) -> None:
+        """Register the time zone attribute function with the spec's marshmallow converter."""
         for plugin in spec.plugins:
             if isinstance(plugin, MarshmallowPlugin):
                 plugin.converter.add_attribute_function(_time_zone_docs)  # type: ignore[union-attr]

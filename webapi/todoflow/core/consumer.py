@@ -65,8 +65,11 @@ class ConsumeStats:
 
 
 def consumer_config(group_id: str, kafka_config: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The configured brokers and security (core/kafka.py); manual commits only, from the earliest offset for a
-    new group; kafka_config overrides."""
+    """A consumer's librdkafka settings for group_id.
+
+    The configured brokers and security (core/kafka.py); manual commits only, from the earliest offset for a new
+    group; kafka_config overrides.
+    """
     return {
         **client_config(),
         "group.id": group_id,
@@ -121,12 +124,15 @@ def consume(
     stop: Callable[[], bool] | None = None,
     poll_seconds: float = 1.0,
 ) -> ConsumeStats:
-    """Consume up to max_messages or max_seconds (or until idle_seconds pass with nothing new once the
+    """Consume task events exactly once into the database, batch by batch.
+
+    Consume up to max_messages or max_seconds (or until idle_seconds pass with nothing new once the
     group has its partitions, when idle_seconds is given); per batch, in ONE database transaction: insert the
     batch's event_ids into consumed_events (ON CONFLICT DO NOTHING RETURNING) and call handle(conn, new_ones);
     commit the database; only then commit the Kafka offsets (synchronously). Duplicates (same event_id
     delivered twice, within a batch or across batches/runs) do their work once. A long-running consumer passes
-    `stop` (checked between batches) and a short `poll_seconds` (the longest a batch waits to fill up)."""
+    `stop` (checked between batches) and a short `poll_seconds` (the longest a batch waits to fill up).
+    """
     stats = ConsumeStats()
     url = libpq_url(database_url or get_settings().database_url)
     # Client-level errors (a refused login or certificate among them) reach error_cb, not consume().

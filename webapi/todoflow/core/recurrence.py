@@ -16,7 +16,7 @@ RECURRENCE_TYPES = ("daily", "weekly", "monthly", "yearly")
 
 
 def add_months(anchor: date, months: int) -> date:
-    """anchor plus a number of months, clamped to the target month's last day."""
+    """The anchor date plus a number of months, clamped to the target month's last day."""
     index = anchor.year * 12 + (anchor.month - 1) + months
     year, month = divmod(index, 12)
     month += 1

@@ -52,7 +52,7 @@ class Var:
         return self.parse(raw if self.secret else raw.strip())
 
     def parse(self, raw: str) -> Any:
-        """raw as this variable's type; SettingsError if it is not one."""
+        """The raw value as this variable's type; SettingsError if it is not one."""
         try:
             if self.kind is bool:
                 if raw.lower() not in TRUE + FALSE:

@@ -53,6 +53,7 @@ class EventLogResult:
     batches: int = 0  # database transactions
 
     def counts(self) -> dict[str, int]:
+        """The figures as StatsD counter names and values."""
         return asdict(self)
 
 
@@ -118,6 +119,7 @@ def write_event_log(
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `todoflow write-event-log`."""
     add_count(parser, "--max-messages", 100_000, "stop after this many messages")
     parser.add_argument(
         "--max-seconds", type=positive_float, default=60.0, help="stop after this many seconds (default 60)"
@@ -133,6 +135,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Write the event log from Kafka within the limits given; the exit code."""
     log.info("writing the event log: up to %d messages or %.0fs as %s", args.max_messages, args.max_seconds, args.group)
     return report(
         "event_log",

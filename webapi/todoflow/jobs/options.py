@@ -57,12 +57,12 @@ def positive_duration(value: str) -> timedelta:
 
 
 def positive_int(value: str) -> int:
-    """argparse type: an integer >= 1."""
+    """An argparse type: an integer >= 1."""
     return _positive(value, int, "an integer", ">= 1")
 
 
 def positive_float(value: str) -> float:
-    """argparse type: a number > 0."""
+    """An argparse type: a number > 0."""
     return _positive(value, float, "a number", "> 0")
 
 

@@ -51,7 +51,7 @@ FOR UPDATE OF r
 
 
 def chunks(conn: psycopg.Connection[Any], statement: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """params with the bounds lo and hi of each chunk that statement (a next_chunk) finds, in id order."""
+    """Yield params with the bounds lo and hi of each chunk that statement (a next_chunk) finds, in id order."""
     lo = NIL_UUID
     while True:
         # Not prepared: the zone list must stay a constant of each plan (a hashed lookup, see guards).

@@ -106,6 +106,7 @@ class SweepResult:
     skipped_rows: int = 0  # open tasks that might be due but cannot be processed (logged by id; see guards)
 
     def counts(self) -> dict[str, int]:
+        """The figures as StatsD counter names and values."""
         return asdict(self)
 
 
@@ -153,11 +154,13 @@ def sweep(
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `todoflow sweep-due`."""
     add_as_of(parser)
     add_duration(parser, "--window", DEFAULT_WINDOW, "notify tasks due up to the local date of T + it", positive=True)
     add_count(parser, "--batch-size", DEFAULT_BATCH_SIZE, "tasks per transaction")
 
 
 def run(args: argparse.Namespace) -> int:
+    """Notify owners of open tasks due within the window of --as-of; the exit code."""
     log.info("sweeping tasks due within %s of %s", args.window, args.as_of.isoformat())
     return report("sweep", lambda: sweep(None, args.as_of, args.window, args.batch_size), SweepResult.counts)

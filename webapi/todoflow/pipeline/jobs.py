@@ -30,9 +30,11 @@ class Resources:
     memory_limit: str
 
     def requests(self) -> dict[str, str]:
+        """The pod's resource requests."""
         return {"cpu": self.cpu_request, "memory": self.memory_request}
 
     def limits(self) -> dict[str, str]:
+        """The pod's resource limits."""
         return {"cpu": self.cpu_limit, "memory": self.memory_limit}
 
 

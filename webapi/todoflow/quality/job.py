@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `todoflow check-schedules`."""
     defaults = Tolerances()
     add_as_of(parser)
     parser.add_argument(
@@ -45,6 +46,7 @@ def exit_code(outcome: SuiteResult) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run the schedule checks as of --as-of; exit 1 when an expectation fails."""
     tolerances = Tolerances(
         expansion_lag=args.expansion_lag,
         sweep_lag=args.sweep_lag,
