@@ -9,7 +9,8 @@ from apiflask import APIBlueprint
 from flask_jwt_extended import jwt_required
 from marshmallow import RAISE
 
-from todoflow.api import errors, quotas, recurring_store, series, write_limit
+from todoflow.api import quotas, recurring_store, series, write_limit
+from todoflow.api.domain_errors import NotFound, found
 from todoflow.api.dump import output
 from todoflow.api.extensions import db
 from todoflow.api.openapi import operation
@@ -25,12 +26,6 @@ from todoflow.api.schemas.recurring import (
 from todoflow.api.tokens import current_user_id
 
 bp = APIBlueprint("recurring_tasks", __name__, url_prefix="/api/recurring-tasks", tag="Recurring tasks")
-
-
-def _found(row: Any) -> Any:
-    if row is None:
-        raise errors.not_found("recurring task")
-    return series.present(row)
 
 
 @bp.post("")
@@ -68,7 +63,7 @@ def list_recurring_tasks(query: dict[str, Any]) -> Any:
 @jwt_required()
 @output(bp, RecurringTaskOut)
 def get_recurring_task(rid: uuid.UUID) -> Any:
-    return _found(recurring_store.get(db.session, current_user_id(), rid))
+    return series.present(found(recurring_store.get(db.session, current_user_id(), rid), "recurring task"))
 
 
 @bp.put("/<uuid:rid>")
@@ -84,7 +79,7 @@ def get_recurring_task(rid: uuid.UUID) -> Any:
 @bp.input(RecurringTaskUpdate, arg_name="data")
 @output(bp, RecurringTaskOut)
 def update_recurring_task(rid: uuid.UUID, data: dict[str, Any]) -> Any:
-    row = _found(recurring_store.change(db.session, current_user_id(), rid, data))
+    row = series.present(found(recurring_store.change(db.session, current_user_id(), rid, data), "recurring task"))
     db.session.commit()
     return row
 
@@ -96,7 +91,7 @@ def update_recurring_task(rid: uuid.UUID, data: dict[str, Any]) -> Any:
 @bp.output({}, status_code=204)
 def delete_recurring_task(rid: uuid.UUID) -> Any:
     if not recurring_store.remove(db.session, current_user_id(), rid):
-        raise errors.not_found("recurring task")
+        raise NotFound("no such recurring task")
     db.session.commit()
     return ""
 
@@ -107,7 +102,7 @@ def delete_recurring_task(rid: uuid.UUID) -> Any:
 @write_limit.limited
 @output(bp, RecurringTaskOut)
 def pause_recurring_task(rid: uuid.UUID) -> Any:
-    row = _found(recurring_store.pause(db.session, current_user_id(), rid))
+    row = series.present(found(recurring_store.pause(db.session, current_user_id(), rid), "recurring task"))
     db.session.commit()
     return row
 
@@ -125,10 +120,10 @@ def pause_recurring_task(rid: uuid.UUID) -> Any:
 @output(bp, RecurringTaskOut)
 def resume_recurring_task(rid: uuid.UUID) -> Any:
     owner = current_user_id()
-    series = recurring_store.get(db.session, owner, rid)
-    if series is not None and not series["is_active"]:
+    current = recurring_store.get(db.session, owner, rid)
+    if current is not None and not current["is_active"]:
         quotas.ensure_room(db.session, owner, "active_series")
-    row = _found(recurring_store.resume(db.session, owner, rid))
+    row = series.present(found(recurring_store.resume(db.session, owner, rid), "recurring task"))
     db.session.commit()
     return row
 
@@ -147,6 +142,6 @@ def resume_recurring_task(rid: uuid.UUID) -> Any:
 def preview_occurrences(rid: uuid.UUID, query: dict[str, Any]) -> Any:
     row = recurring_store.get_with_timezone(db.session, current_user_id(), rid)
     if row is None:
-        raise errors.not_found("recurring task")
+        raise NotFound("no such recurring task")
     day = query.get("from_") or series.local_today(row["timezone"])
     return {"recurring_task_id": rid, "from_": day, "occurrences": series.preview(row, day, query["limit"])}

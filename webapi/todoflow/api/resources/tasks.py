@@ -8,7 +8,8 @@ from apiflask import APIBlueprint
 from flask_jwt_extended import jwt_required
 from marshmallow import RAISE
 
-from todoflow.api import errors, quotas, task_store, write_limit
+from todoflow.api import quotas, task_store, write_limit
+from todoflow.api.domain_errors import NotFound, found
 from todoflow.api.dump import output
 from todoflow.api.extensions import db
 from todoflow.api.openapi import operation
@@ -18,12 +19,6 @@ from todoflow.api.tokens import current_user_id
 QUOTA_ERRORS = {409: "Over the open-tasks quota (quota_exceeded)", 429: "Over the write rate (see Retry-After)"}
 
 bp = APIBlueprint("tasks", __name__, url_prefix="/api/tasks", tag="Tasks")
-
-
-def _found(row: Any) -> Any:
-    if row is None:
-        raise errors.not_found("task")
-    return row
 
 
 @bp.post("")
@@ -54,7 +49,7 @@ def list_tasks(query: dict[str, Any]) -> Any:
 @jwt_required()
 @output(bp, TaskOut)
 def get_task(task_id: int) -> Any:
-    return _found(task_store.get(db.session, current_user_id(), task_id))
+    return found(task_store.get(db.session, current_user_id(), task_id), "task")
 
 
 @bp.patch("/<int:task_id>")
@@ -64,7 +59,7 @@ def get_task(task_id: int) -> Any:
 @bp.input(TaskPatch, arg_name="data")
 @output(bp, TaskOut)
 def patch_task(task_id: int, data: dict[str, Any]) -> Any:
-    row = _found(task_store.change(db.session, current_user_id(), task_id, data))
+    row = found(task_store.change(db.session, current_user_id(), task_id, data), "task")
     db.session.commit()
     return row
 
@@ -76,7 +71,7 @@ def patch_task(task_id: int, data: dict[str, Any]) -> Any:
 @bp.input(TaskIn, arg_name="data")
 @output(bp, TaskOut)
 def replace_task(task_id: int, data: dict[str, Any]) -> Any:
-    row = _found(task_store.change(db.session, current_user_id(), task_id, data))
+    row = found(task_store.change(db.session, current_user_id(), task_id, data), "task")
     db.session.commit()
     return row
 
@@ -88,7 +83,7 @@ def replace_task(task_id: int, data: dict[str, Any]) -> Any:
 @bp.output({}, status_code=204)
 def delete_task(task_id: int) -> Any:
     if not task_store.delete(db.session, current_user_id(), task_id):
-        raise errors.not_found("task")
+        raise NotFound("no such task")
     db.session.commit()
     return ""
 
@@ -99,7 +94,7 @@ def delete_task(task_id: int) -> Any:
 @write_limit.limited
 @output(bp, TaskOut)
 def complete_task(task_id: int) -> Any:
-    row = _found(task_store.set_completed(db.session, current_user_id(), task_id, True))
+    row = found(task_store.set_completed(db.session, current_user_id(), task_id, True), "task")
     db.session.commit()
     return row
 
@@ -114,7 +109,7 @@ def reopen_task(task_id: int) -> Any:
     task = task_store.get(db.session, owner, task_id)
     if task is not None and task["completed"]:
         quotas.ensure_room(db.session, owner, "open_tasks")
-    row = _found(task_store.set_completed(db.session, owner, task_id, False))
+    row = found(task_store.set_completed(db.session, owner, task_id, False), "task")
     db.session.commit()
     return row
 
@@ -131,5 +126,5 @@ def reopen_task(task_id: int) -> Any:
 def task_events(task_id: int, query: dict[str, Any]) -> Any:
     owner = current_user_id()
     if not task_store.exists_including_deleted(db.session, owner, task_id):
-        raise errors.not_found("task")
-    return task_store.events(db.session, owner, task_id, query["limit"], query["offset"])
+        raise NotFound("no such task")
+    return task_store.events(db.session, owner, task_id, query)

@@ -11,6 +11,7 @@ from flask_jwt_extended import jwt_required
 from marshmallow import RAISE
 
 from todoflow.api import errors, webhook_store
+from todoflow.api.domain_errors import NotFound, found
 from todoflow.api.dump import output
 from todoflow.api.extensions import db
 from todoflow.api.openapi import operation
@@ -29,12 +30,6 @@ from todoflow.delivery.config import allow_private_targets
 from todoflow.delivery.targets import Unresolvable, UnsafeTarget, check_webhook_url
 
 bp = APIBlueprint("webhooks", __name__, url_prefix="/api/webhooks", tag="Webhooks")
-
-
-def _found(row: Any) -> Any:
-    if row is None:
-        raise errors.not_found("webhook")
-    return row
 
 
 def _check_target(url: str) -> None:
@@ -60,12 +55,7 @@ def _check_target(url: str) -> None:
 @output(bp, WebhookWithSecret, status_code=201)
 def create_webhook(data: dict[str, Any]) -> Any:
     _check_target(data["url"])
-    try:
-        row = webhook_store.create(db.session, current_user_id(), data)
-    except webhook_store.WebhookLimit:
-        raise errors.api_error(
-            409, "webhook_limit", f"at most {webhook_store.MAX_WEBHOOKS_PER_USER} webhooks per user"
-        ) from None
+    row = webhook_store.create(db.session, current_user_id(), data)
     db.session.commit()
     return row
 
@@ -83,7 +73,7 @@ def list_webhooks() -> Any:
 @jwt_required()
 @output(bp, WebhookOut)
 def get_webhook(wid: uuid.UUID) -> Any:
-    return _found(webhook_store.get(db.session, current_user_id(), wid))
+    return found(webhook_store.get(db.session, current_user_id(), wid), "webhook")
 
 
 @bp.patch("/<uuid:wid>")
@@ -92,10 +82,10 @@ def get_webhook(wid: uuid.UUID) -> Any:
 @bp.input(WebhookPatch, arg_name="data")
 @output(bp, WebhookOut)
 def update_webhook(wid: uuid.UUID, data: dict[str, Any]) -> Any:
-    _found(webhook_store.get(db.session, current_user_id(), wid))
+    found(webhook_store.get(db.session, current_user_id(), wid), "webhook")
     if "url" in data:
         _check_target(data["url"])
-    row = _found(webhook_store.change(db.session, current_user_id(), wid, data))
+    row = found(webhook_store.change(db.session, current_user_id(), wid, data), "webhook")
     db.session.commit()
     return row
 
@@ -106,7 +96,7 @@ def update_webhook(wid: uuid.UUID, data: dict[str, Any]) -> Any:
 @bp.output({}, status_code=204)
 def delete_webhook(wid: uuid.UUID) -> Any:
     if not webhook_store.remove(db.session, current_user_id(), wid):
-        raise errors.not_found("webhook")
+        raise NotFound("no such webhook")
     db.session.commit()
     return ""
 
@@ -116,7 +106,7 @@ def delete_webhook(wid: uuid.UUID) -> Any:
 @jwt_required()
 @output(bp, WebhookWithSecret)
 def rotate_webhook_secret(wid: uuid.UUID) -> Any:
-    row = _found(webhook_store.rotate_secret(db.session, current_user_id(), wid))
+    row = found(webhook_store.rotate_secret(db.session, current_user_id(), wid), "webhook")
     db.session.commit()
     return row
 
@@ -126,7 +116,7 @@ def rotate_webhook_secret(wid: uuid.UUID) -> Any:
 @jwt_required()
 @output(bp, DeliveryOut, status_code=202)
 def ping_webhook(wid: uuid.UUID) -> Any:
-    row = _found(webhook_store.ping(db.session, current_user_id(), wid))
+    row = found(webhook_store.ping(db.session, current_user_id(), wid), "webhook")
     db.session.commit()
     return row
 
@@ -137,5 +127,5 @@ def ping_webhook(wid: uuid.UUID) -> Any:
 @bp.input(DeliveryQuery, location="query", arg_name="query", unknown=RAISE)
 @output(bp, DeliveryPage)
 def list_deliveries(wid: uuid.UUID, query: dict[str, Any]) -> Any:
-    _found(webhook_store.get(db.session, current_user_id(), wid))
+    found(webhook_store.get(db.session, current_user_id(), wid), "webhook")
     return webhook_store.delivery_page(db.session, wid, query)

@@ -5,14 +5,11 @@ from __future__ import annotations
 from apiflask import Schema
 from marshmallow import fields
 
-from todoflow.api.fields import limit, offset
-from todoflow.api.schemas.common import Page
+from todoflow.api.schemas.common import Page, PageQuery
 
 
-class NotificationQuery(Schema):
+class NotificationQuery(PageQuery):
     unread = fields.Boolean(metadata={"description": "true: only unread; false: only read"})
-    limit = limit()
-    offset = offset()
 
 
 class NotificationOut(Schema):

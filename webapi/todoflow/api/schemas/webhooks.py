@@ -5,8 +5,8 @@ from __future__ import annotations
 from apiflask import Schema
 from marshmallow import ValidationError, fields, validate
 
-from todoflow.api.fields import Text, limit, offset
-from todoflow.api.schemas.common import Page
+from todoflow.api.fields import Text
+from todoflow.api.schemas.common import Page, PageQuery, Partial
 from todoflow.api.schemas.notification_settings import JsonBoolean
 from todoflow.core.events import TOPICS
 from todoflow.core.models import DELIVERY_STATES
@@ -18,39 +18,26 @@ def _unique(values: list[str]) -> None:
         raise ValidationError("Must not repeat an event type.")
 
 
-def _url(**kwargs: object) -> Text:
-    return Text(
+class WebhookIn(Schema):
+    url = Text(
+        required=True,
         validate=validate.Length(min=1, max=MAX_URL_LENGTH),
         metadata={"description": "https URL that receives POSTs; must not resolve to an internal address"},
-        **kwargs,  # type: ignore[arg-type]
     )
-
-
-def _events(**kwargs: object) -> fields.List:
-    return fields.List(
+    events = fields.List(
         Text(validate=validate.OneOf(TOPICS)),
+        required=True,
         validate=[validate.Length(min=1, max=len(TOPICS)), _unique],
         metadata={"description": "event types to receive (at least one)"},
-        **kwargs,  # type: ignore[arg-type]
+    )
+    description = Text(
+        load_default="", validate=validate.Length(max=500), metadata={"description": "at most 500 characters"}
     )
 
 
-def _description(**kwargs: object) -> Text:
-    return Text(validate=validate.Length(max=500), metadata={"description": "at most 500 characters"}, **kwargs)  # type: ignore[arg-type]
-
-
-class WebhookIn(Schema):
-    url = _url(required=True)
-    events = _events(required=True)
-    description = _description(load_default="")
-
-
-class WebhookPatch(Schema):
+class WebhookPatch(Partial, WebhookIn):
     """Only the fields present change; active=true re-activates a deactivated webhook."""
 
-    url = _url()
-    events = _events()
-    description = _description()
     active = JsonBoolean()
 
 
@@ -80,10 +67,8 @@ class WebhookList(Schema):
     items = fields.List(fields.Nested(WebhookItem), required=True)
 
 
-class DeliveryQuery(Schema):
+class DeliveryQuery(PageQuery):
     state = Text(validate=validate.OneOf(DELIVERY_STATES))
-    limit = limit()
-    offset = offset()
 
 
 class DeliveryOut(Schema):
