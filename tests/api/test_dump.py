@@ -107,7 +107,13 @@ CASES: list[tuple[type[Schema], dict[str, Any]]] = [
     (NotificationOut, NOTIFICATION),
     (
         NotificationPage,
-        {"items": [NOTIFICATION, {**NOTIFICATION, "read_at": NOW}], "total": 2, "limit": 1, "offset": 0, "next_cursor": "x"},
+        {
+            "items": [NOTIFICATION, {**NOTIFICATION, "read_at": NOW}],
+            "total": 2,
+            "limit": 1,
+            "offset": 0,
+            "next_cursor": "x",
+        },
     ),
     (UserOut, {"id": uuid.uuid4(), "email": "a@example.com", "timezone": "UTC", "created_at": NOW}),
     (

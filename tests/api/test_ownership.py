@@ -85,4 +85,9 @@ def test_lists_show_only_the_owners_objects(client: Any, bob: ApiUser, owned: di
     for path in ("/api/tasks", "/api/recurring-tasks", "/api/notifications"):
         listing = client.get(f"{path}?total=true", headers=bob.headers).get_json()
         assert listing["total"] == 0 and listing["items"] == [], path
-    assert client.get(f"/api/tasks?recurring_task_id={owned['series']}&total=true", headers=bob.headers).get_json()["total"] == 0
+    assert (
+        client.get(f"/api/tasks?recurring_task_id={owned['series']}&total=true", headers=bob.headers).get_json()[
+            "total"
+        ]
+        == 0
+    )
