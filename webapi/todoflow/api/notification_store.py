@@ -13,16 +13,7 @@ from todoflow.core.models import Notification
 
 notifications = cast(Table, Notification.__table__)
 
-COLUMNS = (
-    notifications.c.id,
-    notifications.c.task_id,
-    notifications.c.kind,
-    notifications.c.title,
-    notifications.c.message,
-    notifications.c.due_date,
-    notifications.c.created_at,
-    notifications.c.read_at,
-)
+COLUMNS = tuple(column for column in notifications.c if column.name != "user_id")
 LIST = select(*COLUMNS).where(notifications.c.user_id == bindparam("user_id"))
 BY_READ = {True: notifications.c.read_at.is_(None), False: notifications.c.read_at.is_not(None)}
 NEWEST_FIRST = pagination.by_keys((notifications.c.created_at, notifications.c.id), True)

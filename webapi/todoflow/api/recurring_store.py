@@ -18,25 +18,7 @@ from todoflow.core.recurrence import first_index_on_or_after, occurrence
 recurring = cast(Table, RecurringTask.__table__)
 users = cast(Table, User.__table__)
 
-COLUMNS = (
-    recurring.c.id,
-    recurring.c.user_id,
-    recurring.c.title,
-    recurring.c.description,
-    recurring.c.priority_id,
-    recurring.c.recurrence_type,
-    recurring.c.recurrence_interval,
-    recurring.c.start_date,
-    recurring.c.end_date,
-    recurring.c.last_created_at,
-    recurring.c.next_due_at,
-    recurring.c.next_index,
-    recurring.c.is_active,
-    recurring.c.created_at,
-    recurring.c.updated_at,
-    recurring.c.rrule,
-    recurring.c.repeat_from,
-)
+COLUMNS = tuple(recurring.c)
 
 
 def _owned(user_id: uuid.UUID, rid: uuid.UUID) -> tuple[Any, Any]:

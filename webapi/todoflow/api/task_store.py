@@ -18,22 +18,8 @@ tasks = cast(Table, Task.__table__)
 priorities = cast(Table, Priority.__table__)
 event_log = cast(Table, TaskEventLog.__table__)
 
-COLUMNS = (
-    tasks.c.id,
-    tasks.c.user_id,
-    tasks.c.title,
-    tasks.c.description,
-    tasks.c.priority_id,
-    tasks.c.due_date,
-    tasks.c.completed,
-    tasks.c.completed_at,
-    tasks.c.is_recurring,
-    tasks.c.recurring_task_id,
-    tasks.c.notified,
-    tasks.c.created_at,
-    tasks.c.updated_at,
-    tasks.c.deleted_at,
-)
+# Every column but the seed's legacy recurrence_pattern, which the API never shows.
+COLUMNS = tuple(column for column in tasks.c if column.name != "recurrence_pattern")
 EVENT_FIELDS = (
     "user_id",
     "title",
