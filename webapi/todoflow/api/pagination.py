@@ -37,7 +37,7 @@ class Segment:
 
     where: tuple[ColumnElement[bool], ...]
     keys: tuple[Key, ...]
-    holds: Callable[[Mapping[str, Any]], bool] = field(default=lambda _row: True)
+    holds: Callable[[Mapping[Any, Any]], bool] = field(default=lambda _row: True)
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,14 +56,14 @@ def by_keys(keys: Sequence[Key], descending: bool) -> Order:
 
 def equal_to(column: Key, value: Any, tie: Key) -> Segment:
     """The rows whose column is value (None: IS NULL), ordered by tie."""
-    name = column.key
+    name = str(column.key)
     where = column.is_(None) if value is None else column == value
     return Segment((where,), (tie,), lambda row: row[name] == value)
 
 
 def nulls_last(column: Key, tie: Key, descending: bool) -> Order:
     """Ordered by a nullable column, rows without a value last (in either direction), ties by `tie`."""
-    name = column.key
+    name = str(column.key)
     present = Segment((column.is_not(None),), (column, tie), lambda row: row[name] is not None)
     absent = equal_to(column, None, tie)
     order_by = (direct(column, descending).nulls_last(), direct(tie, descending))
@@ -165,10 +165,10 @@ def _segment_statement(base: Select[Any], order: Order, index: int, after: bool)
     return base.where(*where).order_by(*_directed(segment.keys, order.descending)).limit(bindparam("_limit"))
 
 
-def _cursor_after(row: Mapping[str, Any], order: Order, bound: str, segment: int | None = None) -> str:
+def _cursor_after(row: Mapping[Any, Any], order: Order, bound: str, segment: int | None = None) -> str:
     if segment is None:
         segment = next(i for i, part in enumerate(order.segments) if part.holds(row))
-    return encode_cursor(bound, segment, [row[key.key] for key in order.segments[segment].keys])
+    return encode_cursor(bound, segment, [row[str(key.key)] for key in order.segments[segment].keys])
 
 
 @lru_cache(maxsize=256)

@@ -174,8 +174,6 @@ FILTERS = {
     "recurring_task_id": lambda value: tasks.c.recurring_task_id == value,
 }
 PRIORITY_IDS = select(priorities.c.id).order_by(priorities.c.level)
-# The task's priority level (null without a priority), for the offset pages' single ORDER BY.
-LEVEL = select(priorities.c.level).where(priorities.c.id == tasks.c.priority_id).scalar_subquery()
 
 
 def _by_priority(priority_ids: tuple[int, ...], descending: bool) -> pagination.Order:
@@ -183,7 +181,9 @@ def _by_priority(priority_ids: tuple[int, ...], descending: bool) -> pagination.
     each is a range of ix_tasks_user_id_priority_id_id instead of a sort of the join."""
     ids = tuple(reversed(priority_ids)) if descending else priority_ids
     segments = [pagination.equal_to(tasks.c.priority_id, pid, tasks.c.id) for pid in (*ids, None)]
-    level = pagination.direct(LEVEL, descending).nulls_last()
+    # Offset pages sort by the priority's rank among the levels (a CASE: no per-row subquery, no join).
+    rank = case({pid: position for position, pid in enumerate(priority_ids)}, value=tasks.c.priority_id)
+    level = pagination.direct(rank, descending).nulls_last()
     return pagination.Order(tuple(segments), descending, (level, pagination.direct(tasks.c.id, descending)))
 
 

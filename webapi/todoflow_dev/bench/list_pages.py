@@ -102,9 +102,7 @@ def measure(app: Any, client: Any, user_id: str, headers: dict[str, str], size: 
                     url += f"&offset={position}"
                 plain = _latencies(client, url, headers, REQUESTS)
                 counted = _latencies(client, url + "&total=true", headers, max(5, REQUESTS // 2))
-                rows.append(
-                    [f"{size:,}", f"{sort} {order}", page, mode, *(f"{v:.1f}" for v in (*plain, *counted))]
-                )
+                rows.append([f"{size:,}", f"{sort} {order}", page, mode, *(f"{v:.1f}" for v in (*plain, *counted))])
     return rows
 
 

@@ -20,7 +20,7 @@ branch_labels = None
 depends_on = None
 
 # (table, old index, old columns, new index, new columns); old is None where the index is new.
-CHANGES = (
+CHANGES: tuple[tuple[str, str | None, list[str], str, list[str]], ...] = (
     (
         "tasks",
         "ix_tasks_user_id_created_at",
