@@ -197,9 +197,10 @@ def test_every_cursor_page_of_tasks_is_an_index_range(
         from todoflow.api.extensions import db
 
         query = {"sort_by": sort, "sort_order": order}
-        base, order_spec, params = task_store.list_query(db.session, uuid.UUID(str(alice.id)), query)
+        priority_ids = tuple(db.session.execute(task_store.PRIORITY_IDS).scalars())
+        base, order_spec, params = task_store.list_query(uuid.UUID(str(alice.id)), query, priority_ids)
         for index, segment in enumerate(order_spec.segments):
-            statement = pagination._segment_statement(base, order_spec, index, True)
+            statement = pagination.segment_statement(base, order_spec, index, True)
             compiled = statement.compile(dialect=dialect)
             values = {f"_key{i}": _middle(key, middle_id) for i, key in enumerate(segment.keys)}
             bound = {**compiled.params, **params, **values, "_limit": 21}

@@ -158,7 +158,7 @@ def _after(segment: Segment, descending: bool) -> ColumnElement[bool]:
 
 
 @lru_cache(maxsize=1024)
-def _segment_statement(base: Select[Any], order: Order, index: int, after: bool) -> Select[Any]:
+def segment_statement(base: Select[Any], order: Order, index: int, after: bool) -> Select[Any]:
     """One segment's page statement, built once per list shape (orders and bases are module-level constants)."""
     segment = order.segments[index]
     where = [*segment.where, _after(segment, order.descending)] if after else list(segment.where)
@@ -195,7 +195,7 @@ def _keyset(
     last_segment = first
     for index in range(first, len(order.segments)):
         after = index == first and values is not None
-        stmt = _segment_statement(base, order, index, after)
+        stmt = segment_statement(base, order, index, after)
         bound = {**params, "_limit": limit + 1 - len(rows)}
         if after:
             bound.update((f"_key{i}", value) for i, value in enumerate(values or ()))

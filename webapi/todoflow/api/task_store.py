@@ -203,11 +203,11 @@ def _list_shape(
 
 
 def list_query(
-    session: Session, user_id: uuid.UUID, query: dict[str, Any]
+    user_id: uuid.UUID, query: dict[str, Any], priority_ids: tuple[int, ...] = ()
 ) -> tuple[Select[Any], pagination.Order, dict[str, Any]]:
-    """The base statement of the user's live tasks matching query's filters, its order, and their parameters."""
+    """The base statement of the user's live tasks matching query's filters, its order, and their parameters
+    (the priority sort needs the priority ids by level)."""
     filters = frozenset(name for name in FILTERS if name in query)
-    priority_ids = tuple(session.execute(PRIORITY_IDS).scalars()) if query["sort_by"] == "priority" else ()
     base, order = _list_shape(filters, query["sort_by"], query["sort_order"] == "desc", priority_ids)
     params = {name: query[name] for name in filters}
     params["user_id"] = user_id
@@ -216,7 +216,8 @@ def list_query(
 
 def page(session: Session, user_id: uuid.UUID, query: dict[str, Any]) -> dict[str, Any]:
     """One page of the user's live tasks (see pagination.paginate)."""
-    base, order, params = list_query(session, user_id, query)
+    priority_ids = tuple(session.execute(PRIORITY_IDS).scalars()) if query["sort_by"] == "priority" else ()
+    base, order, params = list_query(user_id, query, priority_ids)
     filters = {name: params[name] for name in FILTERS if name in params}
     bound = pagination.fingerprint("tasks", user_id, query["sort_by"], query["sort_order"], filters)
     return pagination.paginate(session, base, order, query, bound, params)

@@ -69,7 +69,8 @@ def _cursor_before(app: Any, user_id: str, sort: str, order: str, position: int)
     query = {"sort_by": sort, "sort_order": order, "limit": 1, "offset": position - 1}
     with app.test_request_context("/api/tasks"):
         owner = uuid.UUID(user_id)
-        base, spec, params = task_store.list_query(db.session, owner, query)
+        priority_ids = tuple(db.session.execute(task_store.PRIORITY_IDS).scalars())
+        base, spec, params = task_store.list_query(owner, query, priority_ids)
         row = db.session.execute(base.order_by(*spec.order_by).limit(1).offset(position - 1), params).mappings().one()
         bound = pagination.fingerprint("tasks", owner, sort, order, {})
         segment = next(i for i, part in enumerate(spec.segments) if part.holds(row))
