@@ -89,10 +89,6 @@ def api_error(
     return HTTPError(status, message, details, headers, {"code": code or DEFAULT_CODES.get(status, "error")})
 
 
-def not_found(what: str = "resource") -> HTTPError:
-    return api_error(404, "not_found", f"no such {what}")
-
-
 def validation(field: str, message: str) -> HTTPError:
     """A 400 naming one invalid field of the JSON body."""
     return api_error(400, "validation_error", "Validation error", {"json": {field: [message]}})

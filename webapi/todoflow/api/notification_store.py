@@ -15,14 +15,19 @@ notifications = cast(Table, Notification.__table__)
 
 COLUMNS = tuple(column for column in notifications.c if column.name != "user_id")
 LIST = select(*COLUMNS).where(notifications.c.user_id == bindparam("user_id"))
-BY_READ = {True: notifications.c.read_at.is_(None), False: notifications.c.read_at.is_not(None)}
+# By the unread filter: absent, true (only unread), false (only read); built once (pagination caches by statement).
+LISTS = {
+    None: LIST,
+    True: LIST.where(notifications.c.read_at.is_(None)),
+    False: LIST.where(notifications.c.read_at.is_not(None)),
+}
 NEWEST_FIRST = pagination.by_keys((notifications.c.created_at, notifications.c.id), True)
 
 
 def page(session: Session, user_id: uuid.UUID, query: dict[str, Any]) -> dict[str, Any]:
     """One page of the user's notifications, newest first; query["unread"] (optional) filters by read state."""
     unread = query.get("unread")
-    base = LIST if unread is None else LIST.where(BY_READ[unread])
+    base = LISTS[unread]
     bound = pagination.fingerprint("notifications", user_id, unread)
     return pagination.paginate(session, base, NEWEST_FIRST, query, bound, {"user_id": user_id})
 

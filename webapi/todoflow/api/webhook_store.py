@@ -134,13 +134,14 @@ def ping(session: Session, user_id: uuid.UUID, wid: uuid.UUID) -> RowMapping | N
 
 
 DELIVERIES = select(*DELIVERY_COLUMNS).where(deliveries.c.webhook_id == bindparam("webhook_id"))
+DELIVERIES_IN_STATE = DELIVERIES.where(deliveries.c.state == bindparam("state"))
 NEWEST_FIRST = pagination.by_keys((deliveries.c.created_at, deliveries.c.id), True)
 
 
 def delivery_page(session: Session, wid: uuid.UUID, query: dict[str, Any]) -> dict[str, Any]:
     """One page of the webhook's deliveries, newest first; query["state"] (optional) filters by state."""
     state = query.get("state")
-    base = DELIVERIES if state is None else DELIVERIES.where(deliveries.c.state == bindparam("state"))
+    base = DELIVERIES if state is None else DELIVERIES_IN_STATE
     bound = pagination.fingerprint("deliveries", wid, state)
     return pagination.paginate(session, base, NEWEST_FIRST, query, bound, {"webhook_id": wid, "state": state})
 

@@ -7,14 +7,11 @@ from typing import Any
 
 from apiflask import APIBlueprint
 from flask import current_app
-from flask_jwt_extended import jwt_required
-from marshmallow import RAISE
 
 from todoflow.api import errors, webhook_store
 from todoflow.api.domain_errors import NotFound, found
-from todoflow.api.dump import output
 from todoflow.api.extensions import db
-from todoflow.api.openapi import operation
+from todoflow.api.resources import endpoint
 from todoflow.api.schemas.webhooks import (
     DeliveryOut,
     DeliveryPage,
@@ -42,17 +39,17 @@ def _check_target(url: str) -> None:
         raise errors.api_error(400, "unsafe_url", str(exc), {"json": {"url": [str(exc)]}}) from None
 
 
-@bp.post("")
-@operation(
+@endpoint(
     bp,
+    "POST",
+    "",
     "Create a webhook",
-    body=True,
     description="The answer holds the signing secret; it is never shown again (rotate it to get a new one).",
     errors={409: f"You already have {webhook_store.MAX_WEBHOOKS_PER_USER} webhooks"},
+    out=WebhookWithSecret,
+    status_code=201,
+    body=WebhookIn,
 )
-@jwt_required()
-@bp.input(WebhookIn, arg_name="data")
-@output(bp, WebhookWithSecret, status_code=201)
 def create_webhook(data: dict[str, Any]) -> Any:
     _check_target(data["url"])
     row = webhook_store.create(db.session, current_user_id(), data)
@@ -60,27 +57,25 @@ def create_webhook(data: dict[str, Any]) -> Any:
     return row
 
 
-@bp.get("")
-@operation(bp, "List your webhooks")
-@jwt_required()
-@output(bp, WebhookList)
+@endpoint(bp, "GET", "", "List your webhooks", out=WebhookList)
 def list_webhooks() -> Any:
     return {"items": webhook_store.list_all(db.session, current_user_id())}
 
 
-@bp.get("/<uuid:wid>")
-@operation(bp, "Get a webhook")
-@jwt_required()
-@output(bp, WebhookOut)
+@endpoint(bp, "GET", "/<uuid:wid>", "Get a webhook", out=WebhookOut)
 def get_webhook(wid: uuid.UUID) -> Any:
     return found(webhook_store.get(db.session, current_user_id(), wid), "webhook")
 
 
-@bp.patch("/<uuid:wid>")
-@operation(bp, "Change a webhook", body=True, description="url, events, description, active (true re-activates).")
-@jwt_required()
-@bp.input(WebhookPatch, arg_name="data")
-@output(bp, WebhookOut)
+@endpoint(
+    bp,
+    "PATCH",
+    "/<uuid:wid>",
+    "Change a webhook",
+    description="url, events, description, active (true re-activates).",
+    out=WebhookOut,
+    body=WebhookPatch,
+)
 def update_webhook(wid: uuid.UUID, data: dict[str, Any]) -> Any:
     found(webhook_store.get(db.session, current_user_id(), wid), "webhook")
     if "url" in data:
@@ -90,10 +85,9 @@ def update_webhook(wid: uuid.UUID, data: dict[str, Any]) -> Any:
     return row
 
 
-@bp.delete("/<uuid:wid>")
-@operation(bp, "Delete a webhook", description="Its pending deliveries are dropped.")
-@jwt_required()
-@bp.output({}, status_code=204)
+@endpoint(
+    bp, "DELETE", "/<uuid:wid>", "Delete a webhook", description="Its pending deliveries are dropped.", status_code=204
+)
 def delete_webhook(wid: uuid.UUID) -> Any:
     if not webhook_store.remove(db.session, current_user_id(), wid):
         raise NotFound("no such webhook")
@@ -101,31 +95,38 @@ def delete_webhook(wid: uuid.UUID) -> Any:
     return ""
 
 
-@bp.post("/<uuid:wid>/rotate-secret")
-@operation(bp, "Replace the signing secret", description="Deliveries from now on are signed with the new secret.")
-@jwt_required()
-@output(bp, WebhookWithSecret)
+@endpoint(
+    bp,
+    "POST",
+    "/<uuid:wid>/rotate-secret",
+    "Replace the signing secret",
+    description="Deliveries from now on are signed with the new secret.",
+    out=WebhookWithSecret,
+)
 def rotate_webhook_secret(wid: uuid.UUID) -> Any:
     row = found(webhook_store.rotate_secret(db.session, current_user_id(), wid), "webhook")
     db.session.commit()
     return row
 
 
-@bp.post("/<uuid:wid>/ping")
-@operation(bp, "Send a ping delivery now", description="Queued for the delivery service, which is woken at once.")
-@jwt_required()
-@output(bp, DeliveryOut, status_code=202)
+@endpoint(
+    bp,
+    "POST",
+    "/<uuid:wid>/ping",
+    "Send a ping delivery now",
+    description="Queued for the delivery service, which is woken at once.",
+    out=DeliveryOut,
+    status_code=202,
+)
 def ping_webhook(wid: uuid.UUID) -> Any:
     row = found(webhook_store.ping(db.session, current_user_id(), wid), "webhook")
     db.session.commit()
     return row
 
 
-@bp.get("/<uuid:wid>/deliveries")
-@operation(bp, "The webhook's deliveries, newest first")
-@jwt_required()
-@bp.input(DeliveryQuery, location="query", arg_name="query", unknown=RAISE)
-@output(bp, DeliveryPage)
+@endpoint(
+    bp, "GET", "/<uuid:wid>/deliveries", "The webhook's deliveries, newest first", out=DeliveryPage, query=DeliveryQuery
+)
 def list_deliveries(wid: uuid.UUID, query: dict[str, Any]) -> Any:
     found(webhook_store.get(db.session, current_user_id(), wid), "webhook")
     return webhook_store.delivery_page(db.session, wid, query)

@@ -25,6 +25,17 @@ class Error(Schema):
     error = fields.Nested(ErrorBody, required=True)
 
 
+class OwnedItemOut(Schema):
+    """The fields a task and a recurring task share."""
+
+    user_id = fields.UUID(required=True)
+    title = fields.String(required=True)
+    description = fields.String(required=True)
+    priority_id = fields.Integer(required=True, allow_none=True)
+    created_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
+
+
 class Partial(Schema):
     """Base for an update schema derived from a create schema: every field optional, no defaults filled in
     (only the fields present change)."""

@@ -9,7 +9,7 @@ from apiflask import Schema
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from todoflow.api.fields import JsonInteger, Text, description, limit, priority_id, sort_order, title
-from todoflow.api.schemas.common import Page, PageQuery, Partial
+from todoflow.api.schemas.common import OwnedItemOut, Page, PageQuery, Partial
 from todoflow.core import rrule as rrule_rules
 from todoflow.core.models import MAX_INTERVAL, RECURRENCE_TYPES
 
@@ -95,12 +95,8 @@ class RecurringQuery(PageQuery):
     sort_order = sort_order("asc")
 
 
-class RecurringTaskOut(Schema):
+class RecurringTaskOut(OwnedItemOut):
     id = fields.UUID(required=True)
-    user_id = fields.UUID(required=True)
-    title = fields.String(required=True)
-    description = fields.String(required=True)
-    priority_id = fields.Integer(required=True, allow_none=True)
     recurrence_type = fields.String(
         required=True, allow_none=True, metadata={"enum": [*RECURRENCE_TYPES, None], "description": "null with rrule"}
     )
@@ -110,8 +106,6 @@ class RecurringTaskOut(Schema):
     last_created_at = fields.DateTime(required=True, allow_none=True)
     next_due_at = fields.Date(required=True)
     is_active = fields.Boolean(required=True)
-    created_at = fields.DateTime(required=True)
-    updated_at = fields.DateTime(required=True)
     rrule = fields.String(
         required=True, allow_none=True, metadata={"description": "normalised; null for the seed types"}
     )

@@ -6,7 +6,7 @@ from apiflask import Schema
 from marshmallow import fields, validate
 
 from todoflow.api.fields import Text, description, limit, priority_id, sort_order, title
-from todoflow.api.schemas.common import Page, PageQuery, Partial
+from todoflow.api.schemas.common import OwnedItemOut, Page, PageQuery, Partial
 
 TASK_SORTS = ("due_date", "created_at", "priority")
 
@@ -34,20 +34,14 @@ class TaskQuery(PageQuery):
     sort_order = sort_order("desc")
 
 
-class TaskOut(Schema):
+class TaskOut(OwnedItemOut):
     id = fields.Integer(required=True)
-    user_id = fields.UUID(required=True)
-    title = fields.String(required=True)
-    description = fields.String(required=True)
-    priority_id = fields.Integer(required=True, allow_none=True)
     due_date = fields.Date(required=True, allow_none=True)
     completed = fields.Boolean(required=True)
     completed_at = fields.DateTime(required=True, allow_none=True)
     is_recurring = fields.Boolean(required=True)
     recurring_task_id = fields.UUID(required=True, allow_none=True)
     notified = fields.Boolean(required=True, metadata={"description": "a due-soon reminder was sent"})
-    created_at = fields.DateTime(required=True)
-    updated_at = fields.DateTime(required=True)
 
 
 class TaskPage(Page):

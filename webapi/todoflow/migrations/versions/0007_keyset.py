@@ -19,49 +19,29 @@ down_revision = "0006_rrule"
 branch_labels = None
 depends_on = None
 
-# (table, old index, old columns, new index, new columns); old is None where the index is new.
-CHANGES: tuple[tuple[str, str | None, list[str], str, list[str]], ...] = (
-    (
-        "tasks",
-        "ix_tasks_user_id_created_at",
-        ["user_id", "created_at"],
-        "ix_tasks_user_id_created_at_id",
-        ["user_id", "created_at", "id"],
-    ),
-    (
-        "tasks",
-        "ix_tasks_user_id_due_date",
-        ["user_id", "due_date"],
-        "ix_tasks_user_id_due_date_id",
-        ["user_id", "due_date", "id"],
-    ),
-    ("tasks", None, [], "ix_tasks_user_id_priority_id_id", ["user_id", "priority_id", "id"]),
-    (
-        "notifications",
-        "ix_notifications_user_id_created_at",
-        ["user_id", "created_at"],
-        "ix_notifications_user_id_created_at_id",
-        ["user_id", "created_at", "id"],
-    ),
-    (
-        "deliveries",
-        "ix_deliveries_webhook_id_created_at",
-        ["webhook_id", "created_at"],
-        "ix_deliveries_webhook_id_created_at_id",
-        ["webhook_id", "created_at", "id"],
-    ),
+# Indexes that get the id as their last column: (table, columns); names follow the ix_<table>_<columns> convention.
+EXTENDED = (
+    ("tasks", ("user_id", "created_at")),
+    ("tasks", ("user_id", "due_date")),
+    ("notifications", ("user_id", "created_at")),
+    ("deliveries", ("webhook_id", "created_at")),
 )
+PRIORITY = ("ix_tasks_user_id_priority_id_id", "tasks", ["user_id", "priority_id", "id"])
+
+
+def _name(table: str, columns: tuple[str, ...]) -> str:
+    return f"ix_{table}_{'_'.join(columns)}"
 
 
 def upgrade() -> None:
-    for table, old, _old_columns, new, new_columns in CHANGES:
-        op.create_index(new, table, new_columns)
-        if old is not None:
-            op.drop_index(old, table_name=table)
+    for table, columns in EXTENDED:
+        op.create_index(_name(table, (*columns, "id")), table, [*columns, "id"])
+        op.drop_index(_name(table, columns), table_name=table)
+    op.create_index(*PRIORITY)
 
 
 def downgrade() -> None:
-    for table, old, old_columns, new, _new_columns in reversed(CHANGES):
-        if old is not None:
-            op.create_index(old, table, old_columns)
-        op.drop_index(new, table_name=table)
+    op.drop_index(PRIORITY[0], table_name=PRIORITY[1])
+    for table, columns in reversed(EXTENDED):
+        op.create_index(_name(table, columns), table, list(columns))
+        op.drop_index(_name(table, (*columns, "id")), table_name=table)
