@@ -10,7 +10,9 @@ from flask_jwt_extended import jwt_required
 from marshmallow import RAISE
 
 from todoflow.api import write_limit
+from todoflow.api.domain_errors import NotFound
 from todoflow.api.dump import output
+from todoflow.api.extensions import db
 from todoflow.api.openapi import operation
 
 
@@ -47,3 +49,11 @@ def endpoint(
         return bp.route(rule, methods=[method])(wrapped)
 
     return decorate
+
+
+def deleted(removed: bool, what: str) -> str:
+    """The empty answer of a DELETE that removed something (committed), or NotFound naming what."""
+    if not removed:
+        raise NotFound(f"no such {what}")
+    db.session.commit()
+    return ""

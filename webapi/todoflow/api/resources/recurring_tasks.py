@@ -10,7 +10,7 @@ from apiflask import APIBlueprint
 from todoflow.api import quotas, recurring_store, series
 from todoflow.api.domain_errors import NotFound, found
 from todoflow.api.extensions import db
-from todoflow.api.resources import endpoint
+from todoflow.api.resources import deleted, endpoint
 from todoflow.api.schemas.recurring import (
     OccurrencesOut,
     OccurrencesQuery,
@@ -83,10 +83,7 @@ def update_recurring_task(rid: uuid.UUID, data: dict[str, Any]) -> Any:
     write=True,
 )
 def delete_recurring_task(rid: uuid.UUID) -> Any:
-    if not recurring_store.remove(db.session, current_user_id(), rid):
-        raise NotFound("no such recurring task")
-    db.session.commit()
-    return ""
+    return deleted(recurring_store.remove(db.session, current_user_id(), rid), "recurring task")
 
 
 @endpoint(

@@ -9,7 +9,7 @@ from apiflask import APIBlueprint
 from todoflow.api import quotas, task_store
 from todoflow.api.domain_errors import NotFound, found
 from todoflow.api.extensions import db
-from todoflow.api.resources import endpoint
+from todoflow.api.resources import deleted, endpoint
 from todoflow.api.schemas.tasks import EventQuery, TaskEventPage, TaskIn, TaskOut, TaskPage, TaskPatch, TaskQuery
 from todoflow.api.tokens import current_user_id
 
@@ -67,10 +67,7 @@ def replace_task(task_id: int, data: dict[str, Any]) -> Any:
     description="Its history stays readable at /api/tasks/{task_id}/events.",
 )
 def delete_task(task_id: int) -> Any:
-    if not task_store.delete(db.session, current_user_id(), task_id):
-        raise NotFound("no such task")
-    db.session.commit()
-    return ""
+    return deleted(task_store.delete(db.session, current_user_id(), task_id), "task")
 
 
 @endpoint(bp, "POST", f"{ONE}/complete", "Mark a task completed", out=TaskOut, write=True)

@@ -9,9 +9,9 @@ from apiflask import APIBlueprint
 from flask import current_app
 
 from todoflow.api import errors, webhook_store
-from todoflow.api.domain_errors import NotFound, found
+from todoflow.api.domain_errors import found
 from todoflow.api.extensions import db
-from todoflow.api.resources import endpoint
+from todoflow.api.resources import deleted, endpoint
 from todoflow.api.schemas.webhooks import (
     DeliveryOut,
     DeliveryPage,
@@ -25,6 +25,8 @@ from todoflow.api.schemas.webhooks import (
 from todoflow.api.tokens import current_user_id
 from todoflow.delivery.config import allow_private_targets
 from todoflow.delivery.targets import Unresolvable, UnsafeTarget, check_webhook_url
+
+DROPS_PENDING = "Its pending deliveries are dropped."
 
 bp = APIBlueprint("webhooks", __name__, url_prefix="/api/webhooks", tag="Webhooks")
 
@@ -85,14 +87,9 @@ def update_webhook(wid: uuid.UUID, data: dict[str, Any]) -> Any:
     return row
 
 
-@endpoint(
-    bp, "DELETE", "/<uuid:wid>", "Delete a webhook", description="Its pending deliveries are dropped.", status_code=204
-)
+@endpoint(bp, "DELETE", "/<uuid:wid>", "Delete a webhook", status_code=204, description=DROPS_PENDING)
 def delete_webhook(wid: uuid.UUID) -> Any:
-    if not webhook_store.remove(db.session, current_user_id(), wid):
-        raise NotFound("no such webhook")
-    db.session.commit()
-    return ""
+    return deleted(webhook_store.remove(db.session, current_user_id(), wid), "webhook")
 
 
 @endpoint(

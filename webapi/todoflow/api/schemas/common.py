@@ -25,15 +25,20 @@ class Error(Schema):
     error = fields.Nested(ErrorBody, required=True)
 
 
-class OwnedItemOut(Schema):
+class Stamped(Schema):
+    """When a row was created and last changed."""
+
+    created_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
+
+
+class OwnedItemOut(Stamped):
     """The fields a task and a recurring task share."""
 
     user_id = fields.UUID(required=True)
     title = fields.String(required=True)
     description = fields.String(required=True)
     priority_id = fields.Integer(required=True, allow_none=True)
-    created_at = fields.DateTime(required=True)
-    updated_at = fields.DateTime(required=True)
 
 
 class Partial(Schema):
@@ -76,3 +81,12 @@ class Page(Schema):
         allow_none=True,
         metadata={"description": "pass as cursor to get the next page; null on the last page"},
     )
+
+
+def page_of(out: type[Schema], name: str) -> type[Schema]:
+    """<name>Page: a page whose items are <name>Item, a subclass of out with its own name (the document meets
+    the page before the single item, so the item in a page gets the page's own schema name)."""
+    doc = f"A {name.lower()} in a page."
+    item = type(f"{name}Item", (out,), {"__doc__": doc, "__module__": out.__module__})
+    items = fields.List(fields.Nested(item), required=True)
+    return type(f"{name}Page", (Page,), {"items": items, "__module__": out.__module__})

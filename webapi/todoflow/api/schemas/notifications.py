@@ -5,7 +5,7 @@ from __future__ import annotations
 from apiflask import Schema
 from marshmallow import fields
 
-from todoflow.api.schemas.common import Page, PageQuery
+from todoflow.api.schemas.common import PageQuery, page_of
 
 
 class NotificationQuery(PageQuery):
@@ -23,9 +23,4 @@ class NotificationOut(Schema):
     read_at = fields.DateTime(required=True, allow_none=True)
 
 
-class NotificationItem(NotificationOut):
-    """A notification in a page (its own name: the spec meets the page before the single notification)."""
-
-
-class NotificationPage(Page):
-    items = fields.List(fields.Nested(NotificationItem), required=True)
+NotificationPage = page_of(NotificationOut, "Notification")

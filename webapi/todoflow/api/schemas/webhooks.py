@@ -6,7 +6,7 @@ from apiflask import Schema
 from marshmallow import ValidationError, fields, validate
 
 from todoflow.api.fields import Text
-from todoflow.api.schemas.common import Page, PageQuery, Partial
+from todoflow.api.schemas.common import PageQuery, Partial, Stamped, page_of
 from todoflow.api.schemas.notification_settings import JsonBoolean
 from todoflow.core.events import TOPICS
 from todoflow.core.models import DELIVERY_STATES
@@ -41,7 +41,7 @@ class WebhookPatch(Partial, WebhookIn):
     active = JsonBoolean()
 
 
-class WebhookOut(Schema):
+class WebhookOut(Stamped):
     id = fields.UUID(required=True)
     url = fields.String(required=True)
     events = fields.List(fields.String(metadata={"enum": list(TOPICS)}), required=True)
@@ -49,8 +49,6 @@ class WebhookOut(Schema):
     active = fields.Boolean(required=True)
     consecutive_failures = fields.Integer(required=True)
     deactivated_reason = fields.String(required=True, allow_none=True)
-    created_at = fields.DateTime(required=True)
-    updated_at = fields.DateTime(required=True)
 
 
 class WebhookWithSecret(WebhookOut):
@@ -84,9 +82,4 @@ class DeliveryOut(Schema):
     delivered_at = fields.DateTime(required=True, allow_none=True)
 
 
-class DeliveryItem(DeliveryOut):
-    """A delivery in a page."""
-
-
-class DeliveryPage(Page):
-    items = fields.List(fields.Nested(DeliveryItem), required=True)
+DeliveryPage = page_of(DeliveryOut, "Delivery")
