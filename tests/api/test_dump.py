@@ -83,7 +83,7 @@ NOTIFICATION = {
 CASES: list[tuple[type[Schema], dict[str, Any]]] = [
     (TaskOut, _task()),
     (TaskOut, _task(due_date=None, completed_at=None, recurring_task_id=None, priority_id=4)),
-    (TaskPage, {"items": [_task(), _task(id=8)], "total": 2, "limit": 20, "offset": 0}),
+    (TaskPage, {"items": [_task(), _task(id=8)], "total": 2, "limit": 20, "offset": 0, "next_cursor": None}),
     (
         TaskEventPage,
         {
@@ -98,15 +98,22 @@ CASES: list[tuple[type[Schema], dict[str, Any]]] = [
             "total": 1,
             "limit": 100,
             "offset": 0,
+            "next_cursor": "abc.def",
         },
     ),
     (RecurringTaskOut, RECURRING),
     (RecurringTaskOut, RULE_SERIES),
-    (RecurringTaskPage, {"items": [RECURRING], "total": 1, "limit": 20, "offset": 0}),
+    (RecurringTaskPage, {"items": [RECURRING], "total": None, "limit": 20, "offset": 0, "next_cursor": None}),
     (NotificationOut, NOTIFICATION),
     (
         NotificationPage,
-        {"items": [NOTIFICATION, {**NOTIFICATION, "read_at": NOW}], "total": 2, "limit": 1, "offset": 0},
+        {
+            "items": [NOTIFICATION, {**NOTIFICATION, "read_at": NOW}],
+            "total": 2,
+            "limit": 1,
+            "offset": 0,
+            "next_cursor": "x",
+        },
     ),
     (UserOut, {"id": uuid.uuid4(), "email": "a@example.com", "timezone": "UTC", "created_at": NOW}),
     (

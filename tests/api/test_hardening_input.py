@@ -119,6 +119,6 @@ def test_task_events_match_the_owner_too(
                   (gen_random_uuid(), %s, %s, 'task-created', '{"title": "yours"}', now())""",
         (task["id"], bob.id, task["id"], alice.id),
     )
-    page = client.get(f"/api/tasks/{task['id']}/events", headers=alice.headers).get_json()
+    page = client.get(f"/api/tasks/{task['id']}/events?total=true", headers=alice.headers).get_json()
     assert page["total"] == 1
     assert [item["data"]["title"] for item in page["items"]] == ["yours"]

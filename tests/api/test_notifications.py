@@ -28,7 +28,7 @@ def test_list_newest_first_with_unread_filter(
     old = _notify(pg, alice, "old", "2030-01-01T00:00:00Z")
     new = _notify(pg, alice, "new", "2030-01-02T00:00:00Z")
     _notify(pg, bob, "bob's", "2030-01-03T00:00:00Z")
-    listed = client.get("/api/notifications", headers=alice.headers).get_json()
+    listed = client.get("/api/notifications?total=true", headers=alice.headers).get_json()
     assert listed["total"] == 2 and [n["id"] for n in listed["items"]] == [new, old]
     item = listed["items"][0]
     assert set(item) == {"id", "task_id", "kind", "title", "message", "due_date", "created_at", "read_at"}
@@ -45,7 +45,7 @@ def test_list_newest_first_with_unread_filter(
     assert [
         n["id"] for n in client.get("/api/notifications?unread=false", headers=alice.headers).get_json()["items"]
     ] == [old]
-    page = client.get("/api/notifications?limit=1&offset=1", headers=alice.headers).get_json()
+    page = client.get("/api/notifications?limit=1&offset=1&total=true", headers=alice.headers).get_json()
     assert page["total"] == 2 and [n["id"] for n in page["items"]] == [old]
 
 

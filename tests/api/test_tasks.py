@@ -88,15 +88,15 @@ def test_lone_surrogate_in_title_is_400(client: Any, alice: ApiUser) -> None:
 def test_list_pages_and_total(client: Any, alice: ApiUser, bob: ApiUser) -> None:
     ids = [_create(client, alice, title=f"task {n}")["id"] for n in range(25)]
     _create(client, bob, title="bob's")
-    first = client.get("/api/tasks", headers=alice.headers).get_json()
+    first = client.get("/api/tasks?total=true", headers=alice.headers).get_json()
     assert (first["total"], first["limit"], first["offset"]) == (25, 20, 0)
     # Newest first by default.
     assert [t["id"] for t in first["items"]] == ids[::-1][:20]
     second = client.get("/api/tasks?limit=20&offset=20", headers=alice.headers).get_json()
     assert [t["id"] for t in second["items"]] == ids[::-1][20:]
-    past_the_end = client.get("/api/tasks?offset=100", headers=alice.headers).get_json()
+    past_the_end = client.get("/api/tasks?offset=100&total=true", headers=alice.headers).get_json()
     assert past_the_end["items"] == [] and past_the_end["total"] == 25
-    assert client.get("/api/tasks?limit=100", headers=bob.headers).get_json()["total"] == 1
+    assert client.get("/api/tasks?limit=100&total=true", headers=bob.headers).get_json()["total"] == 1
 
 
 def test_list_filters(client: Any, alice: ApiUser, pg: psycopg.Connection[Any]) -> None:
@@ -221,7 +221,7 @@ def test_delete_is_soft_and_hides_the_task(client: Any, alice: ApiUser, pg: psyc
     task = _create(client, alice)
     assert client.delete(f"/api/tasks/{task['id']}", headers=alice.headers).status_code == 204
     assert client.get(f"/api/tasks/{task['id']}", headers=alice.headers).status_code == 404
-    assert client.get("/api/tasks", headers=alice.headers).get_json()["total"] == 0
+    assert client.get("/api/tasks?total=true", headers=alice.headers).get_json()["total"] == 0
     for method, path in [
         ("patch", f"/api/tasks/{task['id']}"),
         ("put", f"/api/tasks/{task['id']}"),
@@ -261,7 +261,7 @@ def test_history_oldest_first_and_kept_after_delete(client: Any, alice: ApiUser,
     second = _log_event(pg, task["id"], alice.id, "task-updated", "2030-01-02T00:00:00Z")
     first = _log_event(pg, task["id"], alice.id, "task-created", "2030-01-01T00:00:00Z")
     _log_event(pg, other["id"], alice.id, "task-created", "2030-01-01T00:00:00Z")
-    history = client.get(f"/api/tasks/{task['id']}/events", headers=alice.headers).get_json()
+    history = client.get(f"/api/tasks/{task['id']}/events?total=true", headers=alice.headers).get_json()
     assert history["total"] == 2
     assert [e["event_id"] for e in history["items"]] == [first, second]
     assert history["items"][0]["event_type"] == "task-created"
@@ -270,11 +270,11 @@ def test_history_oldest_first_and_kept_after_delete(client: Any, alice: ApiUser,
     third = _log_event(pg, task["id"], alice.id, "task-deleted", "2030-01-03T00:00:00Z")
     after = client.get(f"/api/tasks/{task['id']}/events", headers=alice.headers).get_json()
     assert [e["event_id"] for e in after["items"]] == [first, second, third]
-    paged = client.get(f"/api/tasks/{task['id']}/events?limit=1&offset=1", headers=alice.headers).get_json()
+    paged = client.get(f"/api/tasks/{task['id']}/events?limit=1&offset=1&total=true", headers=alice.headers).get_json()
     assert [e["event_id"] for e in paged["items"]] == [second] and paged["total"] == 3
 
 
 def test_history_of_a_task_without_events_is_empty(client: Any, alice: ApiUser) -> None:
     task = _create(client, alice)
     history = client.get(f"/api/tasks/{task['id']}/events", headers=alice.headers).get_json()
-    assert history == {"items": [], "total": 0, "limit": 100, "offset": 0}
+    assert history == {"items": [], "total": None, "limit": 100, "offset": 0, "next_cursor": None}

@@ -10,6 +10,8 @@ from flask import Response, jsonify, request
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+from todoflow.api import domain_errors
+
 log = logging.getLogger(__name__)
 
 DEFAULT_CODES = {
@@ -87,13 +89,26 @@ def api_error(
     return HTTPError(status, message, details, headers, {"code": code or DEFAULT_CODES.get(status, "error")})
 
 
-def not_found(what: str = "resource") -> HTTPError:
-    return api_error(404, "not_found", f"no such {what}")
-
-
 def validation(field: str, message: str) -> HTTPError:
     """A 400 naming one invalid field of the JSON body."""
     return api_error(400, "validation_error", "Validation error", {"json": {field: [message]}})
+
+
+# The status of each domain refusal (the first match along the exception's class hierarchy).
+DOMAIN_STATUS: dict[type[domain_errors.DomainError], int] = {
+    domain_errors.NotFound: 404,
+    domain_errors.BadCursor: 400,
+    domain_errors.UnknownUser: 401,
+    domain_errors.RetryLater: 429,
+    domain_errors.Conflict: 409,
+    domain_errors.DomainError: 409,
+}
+
+
+def _domain_error(exc: domain_errors.DomainError) -> Response:
+    status = next(DOMAIN_STATUS[kind] for kind in type(exc).__mro__ if kind in DOMAIN_STATUS)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, domain_errors.RetryLater) else None
+    return response(status, exc.code, exc.message, exc.details, headers)
 
 
 def _http_error(error: HTTPError) -> Response:
@@ -149,6 +164,7 @@ def init_app(app: APIFlask) -> None:
     """Route every error of app through this module."""
     app.error_processor(_http_error)
     app.register_error_handler(HTTPException, _werkzeug_error)
+    app.register_error_handler(domain_errors.DomainError, _domain_error)
     app.register_error_handler(RecursionError, _recursion)
     app.register_error_handler(IntegrityError, _integrity)
     app.register_error_handler(DataError, _data_error)

@@ -11,37 +11,22 @@ Three limits, all over LOGIN_FAILURE_WINDOW (15 minutes), all checked before any
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 
 from flask import Flask, current_app, request
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from todoflow.api import errors
-
-# Serializes logins for one email so concurrent guesses cannot all pass the check before any is counted.
-LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended('login:' || lower(:email), 0))")
-# The pair's failures in the window and the seconds since the last one.
-PAIR = text(
-    """SELECT count(*), EXTRACT(EPOCH FROM now() - max(attempted_at))::float8 FROM login_failures
-       WHERE email = lower(:email) AND remote_addr IS NOT DISTINCT FROM :addr AND attempted_at > now() - :window"""
+from todoflow.api.domain_errors import RetryLater
+from todoflow.api.user_store import (
+    ADDRESS_CEILING,
+    EMAIL_CEILING,
+    FORGET_OLD,
+    FORGET_PAIR,
+    LOCK_EMAIL,
+    PAIR,
+    RECORD,
 )
-# Seconds until the max-th most recent failure leaves the window (no row: under the ceiling).
-EMAIL_CEILING = text(
-    """SELECT EXTRACT(EPOCH FROM attempted_at + :window - now())::float8 FROM login_failures
-       WHERE email = lower(:email) AND attempted_at > now() - :window
-       ORDER BY attempted_at DESC OFFSET :skip LIMIT 1"""
-)
-ADDRESS_CEILING = text(
-    """SELECT EXTRACT(EPOCH FROM attempted_at + :window - now())::float8 FROM login_failures
-       WHERE remote_addr = :addr AND attempted_at > now() - :window
-       ORDER BY attempted_at DESC OFFSET :skip LIMIT 1"""
-)
-RECORD = text("INSERT INTO login_failures (email, remote_addr) VALUES (lower(:email), :addr)")
-FORGET_OLD = text("DELETE FROM login_failures WHERE email = lower(:email) AND attempted_at <= now() - :window")
-FORGET_PAIR = text("DELETE FROM login_failures WHERE email = lower(:email) AND remote_addr IS NOT DISTINCT FROM :addr")
 
 
 class BlockedAddresses:
@@ -98,14 +83,8 @@ def client_address() -> str | None:
     return (request.remote_addr or "")[:64] or None
 
 
-def _refuse(wait: float, message: str) -> errors.HTTPError:
-    seconds = max(1, math.ceil(wait))
-    return errors.api_error(
-        429,
-        "too_many_login_failures",
-        f"{message}; retry in {seconds} seconds",
-        headers={"Retry-After": str(seconds)},
-    )
+def _refuse(wait: float, message: str) -> RetryLater:
+    return RetryLater("too_many_login_failures", message, wait)
 
 
 def pair_delay(failures: int) -> float:
@@ -123,7 +102,7 @@ def check(session: Session, email: str) -> None:
     """Lock the email for this transaction and answer 429 if any of the three limits applies."""
     config = current_app.config
     window, addr = config["LOGIN_FAILURE_WINDOW"], client_address()
-    session.execute(LOCK, {"email": email})
+    session.execute(LOCK_EMAIL, {"email": email})
     if addr is not None:
         wait = session.execute(
             ADDRESS_CEILING, {"addr": addr, "window": window, "skip": config["LOGIN_MAX_FAILURES_PER_ADDRESS"] - 1}

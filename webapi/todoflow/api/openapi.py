@@ -26,6 +26,7 @@ def operation(
     bp: APIBlueprint,
     summary: str,
     *,
+    operation_id: str | None = None,
     auth: bool = True,
     body: bool = False,
     errors: dict[int, str] | None = None,
@@ -39,9 +40,9 @@ def operation(
     responses.update(errors or {})
 
     def document(view: Any) -> Any:
-        # bp.doc sets every key it takes, operation_id too: keep the one the view's own
+        # bp.doc sets every key it takes, operation_id too: without one given here, keep the one the view's own
         # @bp.doc(operation_id=...) line, written just below this decorator, has declared.
-        declared = getattr(view, "_spec", {}).get("operation_id")
+        declared = operation_id or getattr(view, "_spec", {}).get("operation_id")
         return bp.doc(
             summary=summary,
             description=description,

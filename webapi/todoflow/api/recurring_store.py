@@ -7,35 +7,18 @@ from datetime import datetime
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import RowMapping, Table, case, delete, false, func, insert, select, true, update
+from sqlalchemy import RowMapping, Table, bindparam, case, delete, false, func, insert, select, true, update
 from sqlalchemy.orm import Session
 
-from todoflow.api import errors, series, task_store
+from todoflow.api import pagination, series, task_store
+from todoflow.api.domain_errors import Conflict
 from todoflow.core.models import RecurringTask, User
 from todoflow.core.recurrence import first_index_on_or_after, occurrence
 
 recurring = cast(Table, RecurringTask.__table__)
 users = cast(Table, User.__table__)
 
-COLUMNS = (
-    recurring.c.id,
-    recurring.c.user_id,
-    recurring.c.title,
-    recurring.c.description,
-    recurring.c.priority_id,
-    recurring.c.recurrence_type,
-    recurring.c.recurrence_interval,
-    recurring.c.start_date,
-    recurring.c.end_date,
-    recurring.c.last_created_at,
-    recurring.c.next_due_at,
-    recurring.c.next_index,
-    recurring.c.is_active,
-    recurring.c.created_at,
-    recurring.c.updated_at,
-    recurring.c.rrule,
-    recurring.c.repeat_from,
-)
+COLUMNS = tuple(recurring.c)
 
 
 def _owned(user_id: uuid.UUID, rid: uuid.UUID) -> tuple[Any, Any]:
@@ -122,9 +105,7 @@ def resume(session: Session, user_id: uuid.UUID, rid: uuid.UUID) -> RowMapping |
     index = max(row["next_index"], first_index_on_or_after(*rule, today))
     due = occurrence(*rule, index)
     if row["end_date"] is not None and due > row["end_date"]:
-        raise errors.api_error(
-            409, "series_ended", f"the series ended on {row['end_date']}: no occurrence is left to resume"
-        )
+        raise Conflict(f"the series ended on {row['end_date']}: no occurrence is left to resume", code="series_ended")
     resumed = (
         update(recurring)
         .where(recurring.c.id == rid)
@@ -144,27 +125,19 @@ def remove(session: Session, user_id: uuid.UUID, rid: uuid.UUID) -> bool:
     return True
 
 
-SORTS = {"next_due_at": recurring.c.next_due_at, "created_at": recurring.c.created_at}
+ORDERS = {
+    (sort_by, descending): pagination.by_keys((column, recurring.c.id), descending)
+    for sort_by, column in (("next_due_at", recurring.c.next_due_at), ("created_at", recurring.c.created_at))
+    for descending in (False, True)
+}
+LIST = select(*COLUMNS).where(recurring.c.user_id == bindparam("user_id"))
+LIST_BY_STATE = LIST.where(recurring.c.is_active == bindparam("is_active"))
 
 
 def page(session: Session, user_id: uuid.UUID, query: dict[str, Any]) -> dict[str, Any]:
-    where = [recurring.c.user_id == user_id]
-    if "is_active" in query:
-        where.append(recurring.c.is_active.is_(query["is_active"]))
-    column = SORTS[query["sort_by"]]
-    descending = query["sort_order"] == "desc"
-    stmt = (
-        select(*COLUMNS, func.count().over().label("total"))
-        .where(*where)
-        .order_by(
-            column.desc() if descending else column.asc(), recurring.c.id.desc() if descending else recurring.c.id
-        )
-        .limit(query["limit"])
-        .offset(query["offset"])
-    )
-    rows = session.execute(stmt).mappings().all()
-    if rows:
-        total = rows[0]["total"]
-    else:
-        total = session.execute(select(func.count()).select_from(recurring).where(*where)).scalar_one()
-    return {"items": rows, "total": total, "limit": query["limit"], "offset": query["offset"]}
+    """One page of the user's series (see pagination.paginate)."""
+    order = ORDERS[query["sort_by"], query["sort_order"] == "desc"]
+    params = {"user_id": user_id, "is_active": query.get("is_active")}
+    bound = pagination.fingerprint("recurring", user_id, query["sort_by"], query["sort_order"], params["is_active"])
+    base = LIST if params["is_active"] is None else LIST_BY_STATE
+    return pagination.paginate(session, base, order, query, bound, params)

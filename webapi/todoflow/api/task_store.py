@@ -6,9 +6,10 @@ import uuid
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import RowMapping, Select, Table, and_, bindparam, case, false, func, insert, or_, select, true, update
+from sqlalchemy import RowMapping, Select, Table, bindparam, case, false, func, insert, or_, select, true, update
 from sqlalchemy.orm import Session
 
+from todoflow.api import pagination
 from todoflow.core.events import TASK_COMPLETED, TASK_CREATED, TASK_DELETED, TASK_UPDATED
 from todoflow.core.models import Priority, Task, TaskEventLog
 from todoflow.core.outbox import write_event
@@ -17,22 +18,8 @@ tasks = cast(Table, Task.__table__)
 priorities = cast(Table, Priority.__table__)
 event_log = cast(Table, TaskEventLog.__table__)
 
-COLUMNS = (
-    tasks.c.id,
-    tasks.c.user_id,
-    tasks.c.title,
-    tasks.c.description,
-    tasks.c.priority_id,
-    tasks.c.due_date,
-    tasks.c.completed,
-    tasks.c.completed_at,
-    tasks.c.is_recurring,
-    tasks.c.recurring_task_id,
-    tasks.c.notified,
-    tasks.c.created_at,
-    tasks.c.updated_at,
-    tasks.c.deleted_at,
-)
+# Every column but the seed's legacy recurrence_pattern, which the API never shows.
+COLUMNS = tuple(column for column in tasks.c if column.name != "recurrence_pattern")
 EVENT_FIELDS = (
     "user_id",
     "title",
@@ -179,11 +166,6 @@ def detach_from_series(session: Session, user_id: uuid.UUID, recurring_task_id: 
     return len(rows)
 
 
-SORTS = {
-    "created_at": tasks.c.created_at,
-    "due_date": tasks.c.due_date,
-    "priority": priorities.c.level,
-}
 FILTERS = {
     "completed": lambda value: tasks.c.completed == value,
     "priority_id": lambda value: tasks.c.priority_id == value,
@@ -191,71 +173,68 @@ FILTERS = {
     "due_after": lambda value: tasks.c.due_date >= value,
     "recurring_task_id": lambda value: tasks.c.recurring_task_id == value,
 }
+PRIORITY_IDS = select(priorities.c.id).order_by(priorities.c.level)
+
+
+def _by_priority(priority_ids: tuple[int, ...], descending: bool) -> pagination.Order:
+    """Priority level order, tasks without a priority last: one segment per priority (levels are unique), so
+    each is a range of ix_tasks_user_id_priority_id_id instead of a sort of the join."""
+    ids = tuple(reversed(priority_ids)) if descending else priority_ids
+    segments = [pagination.equal_to(tasks.c.priority_id, pid, tasks.c.id) for pid in (*ids, None)]
+    # Offset pages sort by the priority's rank among the levels (a CASE: no per-row subquery, no join).
+    rank = case({pid: position for position, pid in enumerate(priority_ids)}, value=tasks.c.priority_id)
+    level = pagination.direct(rank, descending).nulls_last()
+    return pagination.Order(tuple(segments), descending, (level, pagination.direct(tasks.c.id, descending)))
 
 
 @lru_cache(maxsize=256)
-def _page_statements(filters: frozenset[str], sort_by: str, descending: bool) -> tuple[Select[Any], Select[Any]]:
-    """(page, count) statements for one shape of query, built once: requests only bind values."""
+def _list_shape(
+    filters: frozenset[str], sort_by: str, descending: bool, priority_ids: tuple[int, ...]
+) -> tuple[Select[Any], pagination.Order]:
+    """(base statement, order) for one shape of query, built once: requests only bind values."""
     where = [tasks.c.user_id == bindparam("user_id"), tasks.c.deleted_at.is_(None)]
     where += [FILTERS[name](bindparam(name)) for name in sorted(filters)]
-    column = SORTS[sort_by]
-    order = [(column.desc() if descending else column.asc()).nulls_last()]
-    order.append(tasks.c.id.desc() if descending else tasks.c.id.asc())
-    source = tasks.outerjoin(priorities, priorities.c.id == tasks.c.priority_id) if sort_by == "priority" else tasks
-    page = (
-        select(*COLUMNS, func.count().over().label("total"))
-        .select_from(source)
-        .where(*where)
-        .order_by(*order)
-        .limit(bindparam("limit"))
-        .offset(bindparam("offset"))
-    )
-    count = select(func.count()).select_from(tasks).where(*where)
-    return page, count
+    base = select(*COLUMNS).where(*where)
+    if sort_by == "priority":
+        return base, _by_priority(priority_ids, descending)
+    if sort_by == "due_date":
+        return base, pagination.nulls_last(tasks.c.due_date, tasks.c.id, descending)
+    return base, pagination.by_keys((tasks.c.created_at, tasks.c.id), descending)
 
 
-def list_query(user_id: uuid.UUID, query: dict[str, Any]) -> tuple[Select[Any], Select[Any], dict[str, Any]]:
-    """The page statement (one page of the user's live tasks with the total in the same row), its count
-    statement, and their parameters."""
+def list_query(
+    user_id: uuid.UUID, query: dict[str, Any], priority_ids: tuple[int, ...] = ()
+) -> tuple[Select[Any], pagination.Order, dict[str, Any]]:
+    """The base statement of the user's live tasks matching query's filters, its order, and their parameters
+    (the priority sort needs the priority ids by level)."""
     filters = frozenset(name for name in FILTERS if name in query)
-    page, count = _page_statements(filters, query["sort_by"], query["sort_order"] == "desc")
+    base, order = _list_shape(filters, query["sort_by"], query["sort_order"] == "desc", priority_ids)
     params = {name: query[name] for name in filters}
-    params.update(user_id=user_id, limit=query["limit"], offset=query["offset"])
-    return page, count, params
+    params["user_id"] = user_id
+    return base, order, params
 
 
 def page(session: Session, user_id: uuid.UUID, query: dict[str, Any]) -> dict[str, Any]:
-    statement, count, params = list_query(user_id, query)
-    rows = session.execute(statement, params).mappings().all()
-    if rows:
-        total = rows[0]["total"]
-    elif query["offset"] == 0:
-        total = 0
-    else:
-        # Past the last page the window count has no row to ride on.
-        total = session.execute(count, params).scalar_one()
-    return {"items": rows, "total": total, "limit": query["limit"], "offset": query["offset"]}
+    """One page of the user's live tasks (see pagination.paginate)."""
+    priority_ids = tuple(session.execute(PRIORITY_IDS).scalars()) if query["sort_by"] == "priority" else ()
+    base, order, params = list_query(user_id, query, priority_ids)
+    filters = {name: params[name] for name in FILTERS if name in params}
+    bound = pagination.fingerprint("tasks", user_id, query["sort_by"], query["sort_order"], filters)
+    return pagination.paginate(session, base, order, query, bound, params)
 
 
-def events(session: Session, user_id: uuid.UUID, task_id: int, limit: int, offset: int) -> dict[str, Any]:
+EVENTS = select(
+    event_log.c.event_id,
+    event_log.c.event_type,
+    event_log.c.event_timestamp,
+    event_log.c.event_data.label("data"),
+    event_log.c.created_at,
+    event_log.c.id,
+).where(event_log.c.task_id == bindparam("task_id"), event_log.c.user_id == bindparam("user_id"))
+EVENT_ORDER = pagination.by_keys((event_log.c.event_timestamp, event_log.c.created_at, event_log.c.id), False)
+
+
+def events(session: Session, user_id: uuid.UUID, task_id: int, query: dict[str, Any]) -> dict[str, Any]:
     """The user's task's history from task_event_log, oldest first (another owner's events never show)."""
-    where = and_(event_log.c.task_id == task_id, event_log.c.user_id == user_id)
-    stmt = (
-        select(
-            event_log.c.event_id,
-            event_log.c.event_type,
-            event_log.c.event_timestamp,
-            event_log.c.event_data.label("data"),
-            func.count().over().label("total"),
-        )
-        .where(where)
-        .order_by(event_log.c.event_timestamp, event_log.c.created_at, event_log.c.id)
-        .limit(limit)
-        .offset(offset)
-    )
-    rows = session.execute(stmt).mappings().all()
-    if rows:
-        total = rows[0]["total"]
-    else:
-        total = session.execute(select(func.count()).select_from(event_log).where(where)).scalar_one()
-    return {"items": rows, "total": total, "limit": limit, "offset": offset}
+    bound = pagination.fingerprint("task-events", user_id, task_id)
+    return pagination.paginate(session, EVENTS, EVENT_ORDER, query, bound, {"task_id": task_id, "user_id": user_id})

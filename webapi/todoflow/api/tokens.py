@@ -8,24 +8,12 @@ from typing import Any
 
 from flask import Flask, Response, current_app, g
 from flask_jwt_extended import create_access_token, create_refresh_token, get_jwt, get_jwt_identity
-from sqlalchemy import text
 
 from todoflow.api import errors
 from todoflow.api.extensions import db, jwt
+from todoflow.api.user_store import IS_REVOKED, PURGE_EXPIRED, REVOKE, ROTATE
 
-# A token is refused if its own jti or its login session (sid, shared by the tokens of one login) is revoked;
-# a refresh token's jti is recorded as "rotated" once used, and its reuse revokes the session.
-IS_REVOKED = text("SELECT jti, token_type FROM revoked_tokens WHERE jti IN (:jti, :sid)")
-ROTATE = text(
-    """INSERT INTO revoked_tokens (jti, user_id, token_type, expires_at)
-       VALUES (:jti, :user_id, 'rotated', :expires_at) ON CONFLICT (jti) DO NOTHING RETURNING jti"""
-)
 REUSED = "todoflow_refresh_token_reused"
-REVOKE = text(
-    """INSERT INTO revoked_tokens (jti, user_id, token_type, expires_at)
-       VALUES (:jti, :user_id, :token_type, :expires_at) ON CONFLICT (jti) DO NOTHING"""
-)
-PURGE_EXPIRED = text("DELETE FROM revoked_tokens WHERE expires_at < now()")
 
 
 def current_user_id() -> uuid.UUID:
@@ -67,7 +55,7 @@ def rotate_refresh_token() -> dict[str, Any] | None:
     claims = get_jwt()
     user_id, sid = current_user_id(), claims.get("sid") or claims["jti"]
     expires_at = datetime.fromtimestamp(claims["exp"], UTC)
-    params = {"jti": claims["jti"], "user_id": user_id, "expires_at": expires_at}
+    params = {"jti": claims["jti"], "user_id": user_id, "token_type": "rotated", "expires_at": expires_at}
     if db.session.execute(ROTATE, params).first() is None:
         _revoke_session(user_id, sid)
         return None

@@ -6,10 +6,12 @@ import json
 import uuid
 from typing import Any, cast
 
-from sqlalchemy import RowMapping, Table, delete, func, insert, select, text, update
+from sqlalchemy import RowMapping, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
+from todoflow.api import pagination
+from todoflow.api.domain_errors import Conflict
 from todoflow.core.events import utc_now
 from todoflow.core.models import Delivery, NotificationSettings, Webhook
 from todoflow.core.timefmt import utc_z
@@ -47,10 +49,6 @@ DELIVERY_COLUMNS = (
 )
 
 
-class WebhookLimit(Exception):
-    """The user has as many webhooks as allowed."""
-
-
 def _owned(user_id: uuid.UUID, wid: uuid.UUID) -> tuple[Any, Any]:
     return webhooks.c.id == wid, webhooks.c.user_id == user_id
 
@@ -60,11 +58,11 @@ def count(session: Session, user_id: uuid.UUID) -> int:
 
 
 def create(session: Session, user_id: uuid.UUID, fields: dict[str, Any]) -> RowMapping:
-    """A new active webhook with a fresh secret (returned with it); WebhookLimit past the per-user cap."""
+    """A new active webhook with a fresh secret (returned with it); Conflict webhook_limit past the per-user cap."""
     # Serialize creations per user so two concurrent requests cannot both pass the cap.
-    session.execute(text("SELECT pg_advisory_xact_lock(hashtext('webhooks:' || :uid))"), {"uid": str(user_id)})
+    session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"webhooks:{user_id}"))))
     if count(session, user_id) >= MAX_WEBHOOKS_PER_USER:
-        raise WebhookLimit
+        raise Conflict(f"at most {MAX_WEBHOOKS_PER_USER} webhooks per user", code="webhook_limit")
     stmt = (
         insert(webhooks).values(user_id=user_id, secret=new_secret(), **fields).returning(*COLUMNS, webhooks.c.secret)
     )
@@ -132,27 +130,21 @@ def ping(session: Session, user_id: uuid.UUID, wid: uuid.UUID) -> RowMapping | N
         .returning(*DELIVERY_COLUMNS)
     )
     row = session.execute(stmt).mappings().one()
-    session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
+    session.execute(select(func.pg_notify(NOTIFY_CHANNEL, "")))
     return row
 
 
+DELIVERIES = select(*DELIVERY_COLUMNS).where(deliveries.c.webhook_id == bindparam("webhook_id"))
+DELIVERIES_IN_STATE = DELIVERIES.where(deliveries.c.state == bindparam("state"))
+NEWEST_FIRST = pagination.by_keys((deliveries.c.created_at, deliveries.c.id), True)
+
+
 def delivery_page(session: Session, wid: uuid.UUID, query: dict[str, Any]) -> dict[str, Any]:
-    where = [deliveries.c.webhook_id == wid]
-    if "state" in query:
-        where.append(deliveries.c.state == query["state"])
-    stmt = (
-        select(*DELIVERY_COLUMNS, func.count().over().label("total"))
-        .where(*where)
-        .order_by(deliveries.c.created_at.desc(), deliveries.c.id.desc())
-        .limit(query["limit"])
-        .offset(query["offset"])
-    )
-    rows = session.execute(stmt).mappings().all()
-    if rows:
-        total = rows[0]["total"]
-    else:
-        total = session.execute(select(func.count()).select_from(deliveries).where(*where)).scalar_one()
-    return {"items": rows, "total": total, "limit": query["limit"], "offset": query["offset"]}
+    """One page of the webhook's deliveries, newest first; query["state"] (optional) filters by state."""
+    state = query.get("state")
+    base = DELIVERIES if state is None else DELIVERIES_IN_STATE
+    bound = pagination.fingerprint("deliveries", wid, state)
+    return pagination.paginate(session, base, NEWEST_FIRST, query, bound, {"webhook_id": wid, "state": state})
 
 
 DEFAULT_SETTINGS = {"email_reminders": True, "webhook_reminders": True}

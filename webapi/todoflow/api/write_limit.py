@@ -11,33 +11,17 @@ multiply the limit by the number of workers.)
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 from flask import current_app
-from sqlalchemy import text
 
-from todoflow.api import errors
+from todoflow.api.domain_errors import RetryLater
 from todoflow.api.extensions import db
 from todoflow.api.tokens import current_user_id
+from todoflow.api.user_store import TAKE, WAIT
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-# now() is the statement's start: the refill and the timestamp agree within the statement.
-TAKE = text(
-    """INSERT INTO write_buckets AS b (user_id, tokens, refilled_at) VALUES (:user_id, :burst - 1, now())
-       ON CONFLICT (user_id) DO UPDATE
-       SET tokens = LEAST(:burst, b.tokens + :rate * EXTRACT(EPOCH FROM now() - b.refilled_at)) - 1,
-           refilled_at = now()
-       WHERE LEAST(:burst, b.tokens + :rate * EXTRACT(EPOCH FROM now() - b.refilled_at)) >= 1
-       RETURNING tokens"""
-)
-# Seconds until the bucket holds one whole token again.
-WAIT = text(
-    """SELECT (1 - LEAST(:burst, tokens + :rate * EXTRACT(EPOCH FROM now() - refilled_at))) / :rate
-       FROM write_buckets WHERE user_id = :user_id"""
-)
 
 
 def take() -> None:
@@ -52,13 +36,7 @@ def take() -> None:
         if conn.execute(TAKE, params).first() is not None:
             return
         wait = conn.execute(WAIT, params).scalar() or 0.0
-    seconds = max(1, math.ceil(float(wait)))
-    raise errors.api_error(
-        429,
-        "rate_limited",
-        f"more than {config['WRITE_RATE_PER_SECOND']} writes per second; retry in {seconds} seconds",
-        headers={"Retry-After": str(seconds)},
-    )
+    raise RetryLater("rate_limited", f"more than {config['WRITE_RATE_PER_SECOND']} writes per second", float(wait))
 
 
 def limited(view: F) -> F:

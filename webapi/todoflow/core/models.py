@@ -156,8 +156,10 @@ class Task(Base):
     __table_args__ = (
         UniqueConstraint("recurring_task_id", "due_date", name="uq_tasks_recurring_task_id_due_date"),
         CheckConstraint("completed = (completed_at IS NOT NULL)", name="completed_has_timestamp"),
-        Index("ix_tasks_user_id_due_date", "user_id", "due_date"),
-        Index("ix_tasks_user_id_created_at", "user_id", "created_at"),
+        # Cursor pages (api/pagination.py): one index range per sort, ties broken by id.
+        Index("ix_tasks_user_id_due_date_id", "user_id", "due_date", "id"),
+        Index("ix_tasks_user_id_created_at_id", "user_id", "created_at", "id"),
+        Index("ix_tasks_user_id_priority_id_id", "user_id", "priority_id", "id"),
         # The open-tasks quota counts a user's open tasks.
         Index("ix_tasks_user_id_open", "user_id", postgresql_where=text("NOT completed AND deleted_at IS NULL")),
         # The due sweep reads only open, not-yet-notified tasks with a due date.
@@ -233,7 +235,7 @@ class Notification(Base):
     __table_args__ = (
         # One reminder per task and due date, however many sweeps overlap or rerun.
         UniqueConstraint("task_id", "kind", "due_date", name="uq_notifications_task_kind_due"),
-        Index("ix_notifications_user_id_created_at", "user_id", "created_at"),
+        Index("ix_notifications_user_id_created_at_id", "user_id", "created_at", "id"),
     )
 
 
@@ -360,7 +362,7 @@ class Delivery(Base):
         CheckConstraint("(state = 'pending') = (next_attempt_at IS NOT NULL)", name="pending_has_schedule"),
         # Workers claim due pending attempts in schedule order.
         Index("ix_deliveries_due", "next_attempt_at", postgresql_where=text("state = 'pending'")),
-        Index("ix_deliveries_webhook_id_created_at", "webhook_id", "created_at"),
+        Index("ix_deliveries_webhook_id_created_at_id", "webhook_id", "created_at", "id"),
         Index("ix_deliveries_user_id", "user_id"),
         # Failed deliveries not yet on the dead-letter topic.
         Index(

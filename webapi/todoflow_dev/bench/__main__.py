@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from todoflow.core.settings import REPO_ROOT
 
 # Run order: cheap first. A name here without a module yet is skipped with a note.
-BENCHMARKS = ("api", "events", "pipeline", "quality", "rules", "delivery", "api_login_flood")
+BENCHMARKS = ("api", "events", "pipeline", "quality", "rules", "delivery", "api_login_flood", "list_pages")
 DOCS = REPO_ROOT / "docs"
 SECTIONS = DOCS / "benchmarks"
 

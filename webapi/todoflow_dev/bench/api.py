@@ -500,7 +500,7 @@ def floor_app() -> Any:
     from psycopg_pool import ConnectionPool
     from sqlalchemy.dialects import postgresql
 
-    from todoflow.api import task_store, tokens
+    from todoflow.api import pagination, task_store, tokens
     from todoflow.core.events import TASK_CREATED, envelope
     from todoflow.core.outbox import INSERT as OUTBOX_INSERT
 
@@ -518,10 +518,10 @@ def floor_app() -> Any:
     list_user = uuid.UUID(list_claims["sub"])
     create_user = uuid.UUID(create_claims["sub"])
     revoked_sql, _ = sql(tokens.IS_REVOKED)
-    page_statement, _count, page_params = task_store.list_query(
-        list_user, {"sort_by": "created_at", "sort_order": "desc", "limit": 20, "offset": 0}
-    )
-    page_sql, _ = sql(page_statement)
+    # The API's first page: one keyset statement, limit + 1 rows (the extra one says whether a next page exists).
+    base, order, page_params = task_store.list_query(list_user, {"sort_by": "created_at", "sort_order": "desc"})
+    page_sql, _ = sql(pagination.segment_statement(base, order, 0, False))
+    page_params["_limit"] = 21
     insert_sql = str(
         task_store.INSERT.compile(
             dialect=dialect, column_keys=["user_id", "title", "description", "priority_id", "due_date"]
@@ -549,7 +549,7 @@ def floor_app() -> Any:
             with pool.connection() as conn:
                 conn.execute(revoked_sql, {"jti": list_claims["jti"], "sid": list_claims["sid"]})
                 rows: list[Any] = conn.execute(page_sql, page_params).fetchall()
-            page = {"items": rows, "total": rows[0]["total"] if rows else 0, "limit": 20, "offset": 0}
+            page = {"items": rows[:20], "next_cursor": None, "total": None, "limit": 20, "offset": 0}
             body, status = json.dumps(page, default=str).encode(), "200 OK"
         elif path == "/api/tasks" and method == "POST":
             data = json.loads(environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0)))

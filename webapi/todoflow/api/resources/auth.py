@@ -8,27 +8,16 @@ from typing import Any
 from apiflask import APIBlueprint
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_jwt_extended import jwt_required
-from sqlalchemy import text
 
 from todoflow.api import errors, login_limit, password_work, tokens, write_limit
+from todoflow.api.domain_errors import Conflict, UnknownUser
 from todoflow.api.dump import output
 from todoflow.api.extensions import db, passwords
 from todoflow.api.openapi import operation
 from todoflow.api.schemas.auth import LoginIn, RegisterIn, TokensOut, UserOut, UserUpdateIn
+from todoflow.api.user_store import BY_EMAIL, BY_ID, INSERT_USER, REHASH, SET_TIMEZONE
 
 bp = APIBlueprint("auth", __name__, url_prefix="/api/auth", tag="Auth")
-
-USER_COLUMNS = "id, email, timezone, created_at"
-INSERT_USER = text(
-    f"""INSERT INTO users (email, password_hash, timezone) VALUES (lower(:email), :hash, :timezone)
-        ON CONFLICT (email) DO NOTHING RETURNING {USER_COLUMNS}"""
-)
-BY_EMAIL = text("SELECT id, password_hash FROM users WHERE email = lower(:email)")
-BY_ID = text(f"SELECT {USER_COLUMNS} FROM users WHERE id = :id")
-SET_TIMEZONE = text(
-    f"UPDATE users SET timezone = :timezone, updated_at = now() WHERE id = :id RETURNING {USER_COLUMNS}"
-)
-REHASH = text("UPDATE users SET password_hash = :hash, updated_at = now() WHERE id = :id")
 
 
 @cache
@@ -53,12 +42,12 @@ def register(data: dict[str, Any]) -> Any:
         password_hash = passwords.hash(data["password"])
     session = db.session
     row = (
-        session.execute(INSERT_USER, {"email": data["email"], "hash": password_hash, "timezone": data["timezone"]})
+        session.execute(INSERT_USER, {"email": data["email"], "hash": password_hash, "zone": data["timezone"]})
         .mappings()
         .first()
     )
     if row is None:
-        raise errors.api_error(409, "email_taken", "an account with this email already exists")
+        raise Conflict("an account with this email already exists", code="email_taken")
     session.commit()
     return row
 
@@ -88,7 +77,7 @@ def login(data: dict[str, Any]) -> Any:
         user = session.execute(BY_EMAIL, {"email": email}).first()
         matches = _password_matches(user.password_hash if user else _decoy_hash(), data["password"])
         if matches and user is not None and passwords.check_needs_rehash(user.password_hash):
-            session.execute(REHASH, {"id": user.id, "hash": passwords.hash(data["password"])})
+            session.execute(REHASH, {"user_id": user.id, "hash": passwords.hash(data["password"])})
     if not matches or user is None:
         login_limit.record_failure(session, email)
         session.commit()
@@ -155,16 +144,16 @@ def me() -> Any:
 @bp.input(UserUpdateIn, arg_name="data")
 @output(bp, UserOut)
 def update_me(data: dict[str, Any]) -> Any:
-    params = {"id": tokens.current_user_id(), "timezone": data["timezone"]}
+    params = {"user_id": tokens.current_user_id(), "zone": data["timezone"]}
     row = db.session.execute(SET_TIMEZONE, params).mappings().first()
     if row is None:
-        raise errors.api_error(401, "unknown_user", "the token's user no longer exists")
+        raise UnknownUser("the token's user no longer exists")
     db.session.commit()
     return row
 
 
 def _current_user() -> Any:
-    row = db.session.execute(BY_ID, {"id": tokens.current_user_id()}).mappings().first()
+    row = db.session.execute(BY_ID, {"user_id": tokens.current_user_id()}).mappings().first()
     if row is None:
-        raise errors.api_error(401, "unknown_user", "the token's user no longer exists")
+        raise UnknownUser("the token's user no longer exists")
     return row

@@ -5,23 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from apiflask import APIBlueprint
-from flask_jwt_extended import jwt_required
-from sqlalchemy import text
 
-from todoflow.api.dump import output
+from todoflow.api import priority_store
 from todoflow.api.extensions import db
-from todoflow.api.openapi import operation
+from todoflow.api.resources import endpoint
 from todoflow.api.schemas.priorities import PriorityList
 
 bp = APIBlueprint("priorities", __name__, url_prefix="/api/priorities", tag="Priorities")
 
-ALL = text("SELECT id, name, level FROM priorities ORDER BY level")
 
-
-@bp.get("")
-@operation(bp, "The priority levels, least urgent first")
-@bp.doc(operation_id="listPriorities")
-@jwt_required()
-@output(bp, PriorityList)
+@endpoint(bp, "GET", "", "The priority levels, least urgent first", out=PriorityList, operation_id="listPriorities")
 def list_priorities() -> Any:
-    return {"items": db.session.execute(ALL).mappings().all()}
+    return {"items": priority_store.all_levels(db.session)}

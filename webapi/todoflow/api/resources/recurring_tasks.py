@@ -6,13 +6,11 @@ import uuid
 from typing import Any
 
 from apiflask import APIBlueprint
-from flask_jwt_extended import jwt_required
-from marshmallow import RAISE
 
-from todoflow.api import errors, quotas, recurring_store, series, write_limit
-from todoflow.api.dump import output
+from todoflow.api import quotas, recurring_store, series
+from todoflow.api.domain_errors import NotFound, found
 from todoflow.api.extensions import db
-from todoflow.api.openapi import operation
+from todoflow.api.resources import deleted, endpoint
 from todoflow.api.schemas.recurring import (
     OccurrencesOut,
     OccurrencesQuery,
@@ -27,26 +25,20 @@ from todoflow.api.tokens import current_user_id
 bp = APIBlueprint("recurring_tasks", __name__, url_prefix="/api/recurring-tasks", tag="Recurring tasks")
 
 
-def _found(row: Any) -> Any:
-    if row is None:
-        raise errors.not_found("recurring task")
-    return series.present(row)
-
-
-@bp.post("")
-@operation(
+@endpoint(
     bp,
+    "POST",
+    "",
     "Create a recurring task",
-    body=True,
     description="The first occurrence is due on start_date, or, for a start_date in the past, on the first occurrence "
     "on or after today in your time zone: no occurrence before the day of creation is ever created.",
     errors={409: "Over the active-series quota (quota_exceeded)", 429: "Over the write rate (see Retry-After)"},
+    out=RecurringTaskOut,
+    status_code=201,
+    write=True,
+    body=RecurringTaskIn,
+    operation_id="createRecurringTask",
 )
-@bp.doc(operation_id="createRecurringTask")
-@jwt_required()
-@write_limit.limited
-@bp.input(RecurringTaskIn, arg_name="data")
-@output(bp, RecurringTaskOut, status_code=201)
 def create_recurring_task(data: dict[str, Any]) -> Any:
     owner = current_user_id()
     quotas.ensure_room(db.session, owner, "active_series")
@@ -55,106 +47,108 @@ def create_recurring_task(data: dict[str, Any]) -> Any:
     return series.present(row)
 
 
-@bp.get("")
-@operation(bp, "List recurring tasks")
-@bp.doc(operation_id="listRecurringTasks")
-@jwt_required()
-@bp.input(RecurringQuery, location="query", arg_name="query", unknown=RAISE)
-@output(bp, RecurringTaskPage)
+@endpoint(
+    bp,
+    "GET",
+    "",
+    "List recurring tasks",
+    out=RecurringTaskPage,
+    query=RecurringQuery,
+    operation_id="listRecurringTasks",
+)
 def list_recurring_tasks(query: dict[str, Any]) -> Any:
     return series.present_page(recurring_store.page(db.session, current_user_id(), query))
 
 
-@bp.get("/<uuid:rid>")
-@operation(bp, "Get a recurring task")
-@bp.doc(operation_id="getRecurringTask")
-@jwt_required()
-@output(bp, RecurringTaskOut)
+@endpoint(bp, "GET", "/<uuid:rid>", "Get a recurring task", out=RecurringTaskOut, operation_id="getRecurringTask")
 def get_recurring_task(rid: uuid.UUID) -> Any:
-    return _found(recurring_store.get(db.session, current_user_id(), rid))
+    return series.present(found(recurring_store.get(db.session, current_user_id(), rid), "recurring task"))
 
 
-@bp.put("/<uuid:rid>")
-@operation(
+@endpoint(
     bp,
+    "PUT",
+    "/<uuid:rid>",
     "Update a recurring task",
-    body=True,
     description="Only title, description, priority_id and end_date change; an end_date before next_due_at "
     "ends the series (is_active becomes false).",
+    out=RecurringTaskOut,
+    write=True,
+    body=RecurringTaskUpdate,
+    operation_id="updateRecurringTask",
 )
-@bp.doc(operation_id="updateRecurringTask")
-@jwt_required()
-@write_limit.limited
-@bp.input(RecurringTaskUpdate, arg_name="data")
-@output(bp, RecurringTaskOut)
 def update_recurring_task(rid: uuid.UUID, data: dict[str, Any]) -> Any:
-    row = _found(recurring_store.change(db.session, current_user_id(), rid, data))
+    row = series.present(found(recurring_store.change(db.session, current_user_id(), rid, data), "recurring task"))
     db.session.commit()
     return row
 
 
-@bp.delete("/<uuid:rid>")
-@operation(bp, "Delete a recurring task", description="Tasks it generated stay, unlinked from the series.")
-@bp.doc(operation_id="deleteRecurringTask")
-@jwt_required()
-@write_limit.limited
-@bp.output({}, status_code=204)
-def delete_recurring_task(rid: uuid.UUID) -> Any:
-    if not recurring_store.remove(db.session, current_user_id(), rid):
-        raise errors.not_found("recurring task")
-    db.session.commit()
-    return ""
-
-
-@bp.post("/<uuid:rid>/pause")
-@operation(bp, "Pause a recurring task (no new occurrences)")
-@bp.doc(operation_id="pauseRecurringTask")
-@jwt_required()
-@write_limit.limited
-@output(bp, RecurringTaskOut)
-def pause_recurring_task(rid: uuid.UUID) -> Any:
-    row = _found(recurring_store.pause(db.session, current_user_id(), rid))
-    db.session.commit()
-    return row
-
-
-@bp.post("/<uuid:rid>/resume")
-@operation(
+@endpoint(
     bp,
+    "DELETE",
+    "/<uuid:rid>",
+    "Delete a recurring task",
+    description="Tasks it generated stay, unlinked from the series.",
+    status_code=204,
+    write=True,
+    operation_id="deleteRecurringTask",
+)
+def delete_recurring_task(rid: uuid.UUID) -> Any:
+    return deleted(recurring_store.remove(db.session, current_user_id(), rid), "recurring task")
+
+
+@endpoint(
+    bp,
+    "POST",
+    "/<uuid:rid>/pause",
+    "Pause a recurring task (no new occurrences)",
+    out=RecurringTaskOut,
+    write=True,
+    operation_id="pauseRecurringTask",
+)
+def pause_recurring_task(rid: uuid.UUID) -> Any:
+    row = series.present(found(recurring_store.pause(db.session, current_user_id(), rid), "recurring task"))
+    db.session.commit()
+    return row
+
+
+@endpoint(
+    bp,
+    "POST",
+    "/<uuid:rid>/resume",
     "Resume a paused recurring task",
     description="next_due_at moves to the first occurrence on or after today in your time zone; "
     "occurrences missed while paused are not created.",
     errors={409: "The series has ended (series_ended), or over the active-series quota (quota_exceeded)"},
+    out=RecurringTaskOut,
+    write=True,
+    operation_id="resumeRecurringTask",
 )
-@bp.doc(operation_id="resumeRecurringTask")
-@jwt_required()
-@write_limit.limited
-@output(bp, RecurringTaskOut)
 def resume_recurring_task(rid: uuid.UUID) -> Any:
     owner = current_user_id()
-    series = recurring_store.get(db.session, owner, rid)
-    if series is not None and not series["is_active"]:
+    current = recurring_store.get(db.session, owner, rid)
+    if current is not None and not current["is_active"]:
         quotas.ensure_room(db.session, owner, "active_series")
-    row = _found(recurring_store.resume(db.session, owner, rid))
+    row = series.present(found(recurring_store.resume(db.session, owner, rid), "recurring task"))
     db.session.commit()
     return row
 
 
-@bp.get("/<uuid:rid>/occurrences")
-@operation(
+@endpoint(
     bp,
+    "GET",
+    "/<uuid:rid>/occurrences",
     "Preview upcoming due dates",
     description="Due dates on or after `from` (default today in your time zone), at most `limit` (1-366, "
     "default 10), respecting COUNT, UNTIL and end_date; creates nothing. A completion-based series shows the "
     "dates it gets if each instance is completed on its due date.",
+    out=OccurrencesOut,
+    query=OccurrencesQuery,
+    operation_id="previewOccurrences",
 )
-@bp.doc(operation_id="previewOccurrences")
-@jwt_required()
-@bp.input(OccurrencesQuery, location="query", arg_name="query", unknown=RAISE)
-@output(bp, OccurrencesOut)
 def preview_occurrences(rid: uuid.UUID, query: dict[str, Any]) -> Any:
     row = recurring_store.get_with_timezone(db.session, current_user_id(), rid)
     if row is None:
-        raise errors.not_found("recurring task")
+        raise NotFound("no such recurring task")
     day = query.get("from_") or series.local_today(row["timezone"])
     return {"recurring_task_id": rid, "from_": day, "occurrences": series.preview(row, day, query["limit"])}

@@ -5,34 +5,32 @@ from __future__ import annotations
 from typing import Any
 
 from apiflask import APIBlueprint
-from flask_jwt_extended import jwt_required
-from marshmallow import RAISE
 
-from todoflow.api import errors, quotas, task_store, write_limit
-from todoflow.api.dump import output
+from todoflow.api import quotas, task_store
+from todoflow.api.domain_errors import NotFound, found
 from todoflow.api.extensions import db
-from todoflow.api.openapi import operation
+from todoflow.api.resources import deleted, endpoint
 from todoflow.api.schemas.tasks import EventQuery, TaskEventPage, TaskIn, TaskOut, TaskPage, TaskPatch, TaskQuery
 from todoflow.api.tokens import current_user_id
 
 QUOTA_ERRORS = {409: "Over the open-tasks quota (quota_exceeded)", 429: "Over the write rate (see Retry-After)"}
 
 bp = APIBlueprint("tasks", __name__, url_prefix="/api/tasks", tag="Tasks")
+ONE = "/<int:task_id>"
 
 
-def _found(row: Any) -> Any:
-    if row is None:
-        raise errors.not_found("task")
-    return row
-
-
-@bp.post("")
-@operation(bp, "Create a task", body=True, errors=QUOTA_ERRORS)
-@bp.doc(operation_id="createTask")
-@jwt_required()
-@write_limit.limited
-@bp.input(TaskIn, arg_name="data")
-@output(bp, TaskOut, status_code=201)
+@endpoint(
+    bp,
+    "POST",
+    "",
+    "Create a task",
+    body=TaskIn,
+    out=TaskOut,
+    status_code=201,
+    write=True,
+    errors=QUOTA_ERRORS,
+    operation_id="createTask",
+)
 def create_task(data: dict[str, Any]) -> Any:
     owner = current_user_id()
     quotas.ensure_room(db.session, owner, "open_tasks")
@@ -41,104 +39,110 @@ def create_task(data: dict[str, Any]) -> Any:
     return row
 
 
-@bp.get("")
-@operation(bp, "List tasks (filtered, sorted, one page)")
-@bp.doc(operation_id="listTasks")
-@jwt_required()
-@bp.input(TaskQuery, location="query", arg_name="query", unknown=RAISE)
-@output(bp, TaskPage)
+@endpoint(
+    bp, "GET", "", "List tasks (filtered, sorted, one page)", query=TaskQuery, out=TaskPage, operation_id="listTasks"
+)
 def list_tasks(query: dict[str, Any]) -> Any:
     return task_store.page(db.session, current_user_id(), query)
 
 
-@bp.get("/<int:task_id>")
-@operation(bp, "Get a task")
-@bp.doc(operation_id="getTask")
-@jwt_required()
-@output(bp, TaskOut)
+@endpoint(bp, "GET", ONE, "Get a task", out=TaskOut, operation_id="getTask")
 def get_task(task_id: int) -> Any:
-    return _found(task_store.get(db.session, current_user_id(), task_id))
+    return found(task_store.get(db.session, current_user_id(), task_id), "task")
 
 
-@bp.patch("/<int:task_id>")
-@operation(bp, "Change some fields of a task", body=True, description="Changing due_date re-arms its reminder.")
-@bp.doc(operation_id="updateTask")
-@jwt_required()
-@write_limit.limited
-@bp.input(TaskPatch, arg_name="data")
-@output(bp, TaskOut)
+def _change(task_id: int, data: dict[str, Any]) -> Any:
+    row = found(task_store.change(db.session, current_user_id(), task_id, data), "task")
+    db.session.commit()
+    return row
+
+
+REARMS, DEFAULTS = "Changing due_date re-arms its reminder.", "Omitted optional fields take their defaults."
+
+
+@endpoint(
+    bp,
+    "PATCH",
+    ONE,
+    "Change some fields of a task",
+    body=TaskPatch,
+    out=TaskOut,
+    write=True,
+    description=REARMS,
+    operation_id="updateTask",
+)
 def patch_task(task_id: int, data: dict[str, Any]) -> Any:
-    row = _found(task_store.change(db.session, current_user_id(), task_id, data))
-    db.session.commit()
-    return row
+    return _change(task_id, data)
 
 
-@bp.put("/<int:task_id>")
-@operation(bp, "Replace a task's fields", body=True, description="Omitted optional fields take their defaults.")
-@bp.doc(operation_id="replaceTask")
-@jwt_required()
-@write_limit.limited
-@bp.input(TaskIn, arg_name="data")
-@output(bp, TaskOut)
+@endpoint(
+    bp,
+    "PUT",
+    ONE,
+    "Replace a task's fields",
+    body=TaskIn,
+    out=TaskOut,
+    write=True,
+    description=DEFAULTS,
+    operation_id="replaceTask",
+)
 def replace_task(task_id: int, data: dict[str, Any]) -> Any:
-    row = _found(task_store.change(db.session, current_user_id(), task_id, data))
-    db.session.commit()
-    return row
+    return _change(task_id, data)
 
 
-@bp.delete("/<int:task_id>")
-@operation(bp, "Delete a task", description="Its history stays readable at /api/tasks/{task_id}/events.")
-@bp.doc(operation_id="deleteTask")
-@jwt_required()
-@write_limit.limited
-@bp.output({}, status_code=204)
+@endpoint(
+    bp,
+    "DELETE",
+    ONE,
+    "Delete a task",
+    status_code=204,
+    write=True,
+    description="Its history stays readable at /api/tasks/{task_id}/events.",
+    operation_id="deleteTask",
+)
 def delete_task(task_id: int) -> Any:
-    if not task_store.delete(db.session, current_user_id(), task_id):
-        raise errors.not_found("task")
-    db.session.commit()
-    return ""
+    return deleted(task_store.delete(db.session, current_user_id(), task_id), "task")
 
 
-@bp.post("/<int:task_id>/complete")
-@operation(bp, "Mark a task completed")
-@bp.doc(operation_id="completeTask")
-@jwt_required()
-@write_limit.limited
-@output(bp, TaskOut)
+@endpoint(bp, "POST", f"{ONE}/complete", "Mark a task completed", out=TaskOut, write=True, operation_id="completeTask")
 def complete_task(task_id: int) -> Any:
-    row = _found(task_store.set_completed(db.session, current_user_id(), task_id, True))
+    row = found(task_store.set_completed(db.session, current_user_id(), task_id, True), "task")
     db.session.commit()
     return row
 
 
-@bp.post("/<int:task_id>/reopen")
-@operation(bp, "Mark a completed task open again", errors=QUOTA_ERRORS)
-@bp.doc(operation_id="reopenTask")
-@jwt_required()
-@write_limit.limited
-@output(bp, TaskOut)
+@endpoint(
+    bp,
+    "POST",
+    f"{ONE}/reopen",
+    "Mark a completed task open again",
+    out=TaskOut,
+    write=True,
+    errors=QUOTA_ERRORS,
+    operation_id="reopenTask",
+)
 def reopen_task(task_id: int) -> Any:
     owner = current_user_id()
     task = task_store.get(db.session, owner, task_id)
     if task is not None and task["completed"]:
         quotas.ensure_room(db.session, owner, "open_tasks")
-    row = _found(task_store.set_completed(db.session, owner, task_id, False))
+    row = found(task_store.set_completed(db.session, owner, task_id, False), "task")
     db.session.commit()
     return row
 
 
-@bp.get("/<int:task_id>/events")
-@operation(
+@endpoint(
     bp,
+    "GET",
+    f"{ONE}/events",
     "A task's history, oldest first",
+    query=EventQuery,
+    out=TaskEventPage,
     description="Read from the event log, which the pipeline fills from Kafka; a deleted task keeps its history.",
+    operation_id="listTaskEvents",
 )
-@bp.doc(operation_id="listTaskEvents")
-@jwt_required()
-@bp.input(EventQuery, location="query", arg_name="query", unknown=RAISE)
-@output(bp, TaskEventPage)
 def task_events(task_id: int, query: dict[str, Any]) -> Any:
     owner = current_user_id()
     if not task_store.exists_including_deleted(db.session, owner, task_id):
-        raise errors.not_found("task")
-    return task_store.events(db.session, owner, task_id, query["limit"], query["offset"])
+        raise NotFound("no such task")
+    return task_store.events(db.session, owner, task_id, query)

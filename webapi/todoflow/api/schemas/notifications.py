@@ -5,14 +5,11 @@ from __future__ import annotations
 from apiflask import Schema
 from marshmallow import fields
 
-from todoflow.api.fields import limit, offset
-from todoflow.api.schemas.common import Page
+from todoflow.api.schemas.common import PageQuery, page_of
 
 
-class NotificationQuery(Schema):
+class NotificationQuery(PageQuery):
     unread = fields.Boolean(metadata={"description": "true: only unread; false: only read"})
-    limit = limit()
-    offset = offset()
 
 
 class NotificationOut(Schema):
@@ -26,9 +23,4 @@ class NotificationOut(Schema):
     read_at = fields.DateTime(required=True, allow_none=True)
 
 
-class NotificationItem(NotificationOut):
-    """A notification in a page (its own name: the spec meets the page before the single notification)."""
-
-
-class NotificationPage(Page):
-    items = fields.List(fields.Nested(NotificationItem), required=True)
+NotificationPage = page_of(NotificationOut, "Notification")

@@ -8,8 +8,8 @@ from typing import Any
 from apiflask import Schema
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from todoflow.api.fields import JsonInteger, Text, description, limit, offset, priority_id, sort_order, title
-from todoflow.api.schemas.common import Page
+from todoflow.api.fields import JsonInteger, Text, description, limit, priority_id, sort_order, title
+from todoflow.api.schemas.common import OwnedItemOut, Page, PageQuery, Partial
 from todoflow.core import rrule as rrule_rules
 from todoflow.core.models import MAX_INTERVAL, RECURRENCE_TYPES
 
@@ -29,10 +29,16 @@ def series_date(**kwargs: Any) -> fields.Date:
     )
 
 
-class RecurringTaskIn(Schema):
+class RecurringTaskChange(Schema):
+    """The fields of a series that can change after it is created (the recurrence rule is fixed)."""
+
     title = title()
     description = description()
     priority_id = priority_id(load_default=2)
+    end_date = series_date(load_default=None, allow_none=True)
+
+
+class RecurringTaskIn(RecurringTaskChange):
     recurrence_type = Text(
         validate=validate.OneOf(RECURRENCE_TYPES), metadata={"description": "with recurrence_interval, or give rrule"}
     )
@@ -41,7 +47,6 @@ class RecurringTaskIn(Schema):
         metadata={"description": "every N days, weeks, months or years"},
     )
     start_date = series_date(required=True)
-    end_date = series_date(load_default=None, allow_none=True)
     rrule = Text(
         validate=validate.Length(min=1, max=rrule_rules.MAX_LENGTH),
         metadata={
@@ -80,31 +85,18 @@ class RecurringTaskIn(Schema):
             raise ValidationError(missing)
 
 
-class RecurringTaskUpdate(Schema):
-    """The changeable fields; the recurrence rule itself is fixed once created."""
-
-    title = Text(validate=RecurringTaskIn._declared_fields["title"].validators)
-    description = Text(validate=validate.Length(max=2000))
-    priority_id = priority_id()
-    end_date = series_date(
-        allow_none=True,
-    )
+class RecurringTaskUpdate(Partial, RecurringTaskChange):
+    """The changeable fields: only those present change; the recurrence rule itself is fixed once created."""
 
 
-class RecurringQuery(Schema):
+class RecurringQuery(PageQuery):
     is_active = fields.Boolean()
     sort_by = Text(load_default="next_due_at", validate=validate.OneOf(RECURRING_SORTS))
     sort_order = sort_order("asc")
-    limit = limit()
-    offset = offset()
 
 
-class RecurringTaskOut(Schema):
+class RecurringTaskOut(OwnedItemOut):
     id = fields.UUID(required=True)
-    user_id = fields.UUID(required=True)
-    title = fields.String(required=True)
-    description = fields.String(required=True)
-    priority_id = fields.Integer(required=True, allow_none=True)
     recurrence_type = fields.String(
         required=True, allow_none=True, metadata={"enum": [*RECURRENCE_TYPES, None], "description": "null with rrule"}
     )
@@ -114,8 +106,6 @@ class RecurringTaskOut(Schema):
     last_created_at = fields.DateTime(required=True, allow_none=True)
     next_due_at = fields.Date(required=True)
     is_active = fields.Boolean(required=True)
-    created_at = fields.DateTime(required=True)
-    updated_at = fields.DateTime(required=True)
     rrule = fields.String(
         required=True, allow_none=True, metadata={"description": "normalised; null for the seed types"}
     )

@@ -5,8 +5,8 @@ from __future__ import annotations
 from apiflask import Schema
 from marshmallow import fields, validate
 
-from todoflow.api.fields import Text, description, limit, offset, priority_id, sort_order, title
-from todoflow.api.schemas.common import Page
+from todoflow.api.fields import Text, description, limit, priority_id, sort_order, title
+from todoflow.api.schemas.common import OwnedItemOut, Page, PageQuery, Partial
 
 TASK_SORTS = ("due_date", "created_at", "priority")
 
@@ -20,16 +20,11 @@ class TaskIn(Schema):
     due_date = fields.Date(load_default=None, allow_none=True)
 
 
-class TaskPatch(Schema):
+class TaskPatch(Partial, TaskIn):
     """Some fields of a task: only those present change."""
 
-    title = Text(validate=TaskIn._declared_fields["title"].validators)
-    description = Text(validate=validate.Length(max=2000))
-    priority_id = priority_id()
-    due_date = fields.Date(allow_none=True)
 
-
-class TaskQuery(Schema):
+class TaskQuery(PageQuery):
     completed = fields.Boolean()
     priority_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
     due_before = fields.Date(metadata={"description": "due on or before this date"})
@@ -37,33 +32,24 @@ class TaskQuery(Schema):
     recurring_task_id = fields.UUID(metadata={"description": "instances of this recurring task"})
     sort_by = Text(load_default="created_at", validate=validate.OneOf(TASK_SORTS))
     sort_order = sort_order("desc")
-    limit = limit()
-    offset = offset()
 
 
-class TaskOut(Schema):
+class TaskOut(OwnedItemOut):
     id = fields.Integer(required=True)
-    user_id = fields.UUID(required=True)
-    title = fields.String(required=True)
-    description = fields.String(required=True)
-    priority_id = fields.Integer(required=True, allow_none=True)
     due_date = fields.Date(required=True, allow_none=True)
     completed = fields.Boolean(required=True)
     completed_at = fields.DateTime(required=True, allow_none=True)
     is_recurring = fields.Boolean(required=True)
     recurring_task_id = fields.UUID(required=True, allow_none=True)
     notified = fields.Boolean(required=True, metadata={"description": "a due-soon reminder was sent"})
-    created_at = fields.DateTime(required=True)
-    updated_at = fields.DateTime(required=True)
 
 
 class TaskPage(Page):
     items = fields.List(fields.Nested(TaskOut), required=True)
 
 
-class EventQuery(Schema):
+class EventQuery(PageQuery):
     limit = limit(default=100, maximum=500)
-    offset = offset()
 
 
 class TaskEventOut(Schema):

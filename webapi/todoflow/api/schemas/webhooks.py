@@ -5,8 +5,8 @@ from __future__ import annotations
 from apiflask import Schema
 from marshmallow import ValidationError, fields, validate
 
-from todoflow.api.fields import Text, limit, offset
-from todoflow.api.schemas.common import Page
+from todoflow.api.fields import Text
+from todoflow.api.schemas.common import PageQuery, Partial, Stamped, page_of
 from todoflow.api.schemas.notification_settings import JsonBoolean
 from todoflow.core.events import TOPICS
 from todoflow.core.models import DELIVERY_STATES
@@ -18,43 +18,30 @@ def _unique(values: list[str]) -> None:
         raise ValidationError("Must not repeat an event type.")
 
 
-def _url(**kwargs: object) -> Text:
-    return Text(
+class WebhookIn(Schema):
+    url = Text(
+        required=True,
         validate=validate.Length(min=1, max=MAX_URL_LENGTH),
         metadata={"description": "https URL that receives POSTs; must not resolve to an internal address"},
-        **kwargs,  # type: ignore[arg-type]
     )
-
-
-def _events(**kwargs: object) -> fields.List:
-    return fields.List(
+    events = fields.List(
         Text(validate=validate.OneOf(TOPICS)),
+        required=True,
         validate=[validate.Length(min=1, max=len(TOPICS)), _unique],
         metadata={"description": "event types to receive (at least one)"},
-        **kwargs,  # type: ignore[arg-type]
+    )
+    description = Text(
+        load_default="", validate=validate.Length(max=500), metadata={"description": "at most 500 characters"}
     )
 
 
-def _description(**kwargs: object) -> Text:
-    return Text(validate=validate.Length(max=500), metadata={"description": "at most 500 characters"}, **kwargs)  # type: ignore[arg-type]
-
-
-class WebhookIn(Schema):
-    url = _url(required=True)
-    events = _events(required=True)
-    description = _description(load_default="")
-
-
-class WebhookPatch(Schema):
+class WebhookPatch(Partial, WebhookIn):
     """Only the fields present change; active=true re-activates a deactivated webhook."""
 
-    url = _url()
-    events = _events()
-    description = _description()
     active = JsonBoolean()
 
 
-class WebhookOut(Schema):
+class WebhookOut(Stamped):
     id = fields.UUID(required=True)
     url = fields.String(required=True)
     events = fields.List(fields.String(metadata={"enum": list(TOPICS)}), required=True)
@@ -62,8 +49,6 @@ class WebhookOut(Schema):
     active = fields.Boolean(required=True)
     consecutive_failures = fields.Integer(required=True)
     deactivated_reason = fields.String(required=True, allow_none=True)
-    created_at = fields.DateTime(required=True)
-    updated_at = fields.DateTime(required=True)
 
 
 class WebhookWithSecret(WebhookOut):
@@ -80,10 +65,8 @@ class WebhookList(Schema):
     items = fields.List(fields.Nested(WebhookItem), required=True)
 
 
-class DeliveryQuery(Schema):
+class DeliveryQuery(PageQuery):
     state = Text(validate=validate.OneOf(DELIVERY_STATES))
-    limit = limit()
-    offset = offset()
 
 
 class DeliveryOut(Schema):
@@ -99,9 +82,4 @@ class DeliveryOut(Schema):
     delivered_at = fields.DateTime(required=True, allow_none=True)
 
 
-class DeliveryItem(DeliveryOut):
-    """A delivery in a page."""
-
-
-class DeliveryPage(Page):
-    items = fields.List(fields.Nested(DeliveryItem), required=True)
+DeliveryPage = page_of(DeliveryOut, "Delivery")
