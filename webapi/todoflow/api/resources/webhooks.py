@@ -23,7 +23,7 @@ from todoflow.api.schemas.webhooks import (
     WebhookWithSecret,
 )
 from todoflow.api.tokens import current_user_id
-from todoflow.delivery.config import allow_private_targets
+from todoflow.core.settings import WebhookSettings
 from todoflow.delivery.targets import Unresolvable, UnsafeTarget, check_webhook_url
 
 DROPS_PENDING = "Its pending deliveries are dropped."
@@ -34,7 +34,7 @@ bp = APIBlueprint("webhooks", __name__, url_prefix="/api/webhooks", tag="Webhook
 def _check_target(url: str) -> None:
     """400 naming the url when the delivery service would refuse to reach it (see delivery/targets.py)."""
     configured = current_app.config.get("WEBHOOK_ALLOW_PRIVATE_TARGETS")
-    allow = allow_private_targets() if configured is None else bool(configured)
+    allow = WebhookSettings().allow_private_targets if configured is None else bool(configured)
     try:
         check_webhook_url(url, allow)
     except (UnsafeTarget, Unresolvable) as exc:
