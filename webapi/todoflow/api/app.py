@@ -44,7 +44,7 @@ def create_app(config: dict[str, Any] | None = None) -> APIFlask:
         title="todoflow API",
         version="1.0.0",
         spec_path="/openapi.json",
-        docs_path=None,  # type: ignore[arg-type]  # resources/docs.py serves /docs from a pinned package
+        docs_path=None,  # resources/docs.py serves /docs from a pinned package
         static_folder=None,  # type: ignore[arg-type]
     )
     app.config.update(api_config.load(config))

@@ -28,9 +28,10 @@ class Database:
         """Bind to app: one engine per process and database URL, sessions closed at teardown."""
         url = app.config["DATABASE_URL"]
         if self.engine is None or self._url != url:
-            # One engine per process and URL, whatever the number of apps created (tests create several).
+            # One engine per process and URL, whatever the number of apps created (tests create several);
+            # reads and the write-rate bucket use a second pool whose connections are always in autocommit.
             self.engine, self._url = make_engine(url, pre_ping=False), url
-            self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            self._autocommit = make_engine(url, pre_ping=False, autocommit=True)
         self._factory = sessionmaker(expire_on_commit=False, autoflush=False)
         app.teardown_appcontext(self._close)
 

@@ -178,7 +178,8 @@ def _offset_statement(base: Select[Any], order: Order) -> Select[Any]:
 
 
 @lru_cache(maxsize=256)
-def _count_statement(base: Select[Any]) -> Select[Any]:
+def count_statement(base: Select[Any]) -> Select[Any]:
+    """The count of all rows base selects (the total a client asks for with ?total=true)."""
     return select(func.count()).select_from(base.order_by(None).subquery())
 
 
@@ -237,6 +238,6 @@ def paginate(
     items = rows[:limit]
     total = None
     if query.get("total"):
-        total = session.execute(_count_statement(base), dict(params)).scalar_one()
+        total = session.execute(count_statement(base), dict(params)).scalar_one()
     next_cursor = _cursor_after(items[-1], order, bound, segment) if more else None
     return {"items": items, "next_cursor": next_cursor, "total": total, "limit": limit, "offset": offset}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -15,19 +16,26 @@ from todoflow.core.settings import get_settings, sqlalchemy_url
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
-def make_engine(url: str | None = None, pool_size: int | None = None, pre_ping: bool = True) -> Engine:
+def make_engine(
+    url: str | None = None, pool_size: int | None = None, pre_ping: bool = True, autocommit: bool = False
+) -> Engine:
     """A pooled engine for url (default: DATABASE_URL).
 
     pre_ping=False saves a round trip per checkout (the API's hot path); a connection found dead is then
-    discarded with the pool's older ones when its statement fails.
+    discarded with the pool's older ones when its statement fails. autocommit=True: a pool of its own whose
+    connections stay in autocommit (each statement commits at once), so a checkout neither switches the
+    isolation level nor resets it nor rolls back on return (about a fifth of a short read's CPU when an
+    engine shares one pool between both modes).
     """
     settings = get_settings()
+    options: dict[str, Any] = {"isolation_level": "AUTOCOMMIT", "pool_reset_on_return": None} if autocommit else {}
     return create_engine(
         sqlalchemy_url(url or settings.database_url),
         pool_size=pool_size or settings.db_pool_size,
         max_overflow=10,
         pool_pre_ping=pre_ping,
         future=True,
+        **options,
     )
 
 

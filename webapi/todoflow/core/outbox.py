@@ -21,17 +21,27 @@ INSERT = text(
 )
 
 
-def _json_default(value: Any) -> str:
+def _json_value(value: Any) -> Any:
+    """value as the event's JSON carries it: datetimes in UTC with Z, dates and UUIDs as strings."""
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
     if isinstance(value, datetime):
         return utc_z(value)
     if isinstance(value, date | uuid.UUID):
         return str(value)
+    if isinstance(value, dict):
+        return {str(key): _json_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_value(item) for item in value]
     raise TypeError(f"cannot serialize {type(value).__name__}")
 
 
 def to_json_data(data: dict[str, Any]) -> dict[str, Any]:
-    """data with dates, datetimes and UUIDs as the strings the schemas expect."""
-    return json.loads(json.dumps(data, default=_json_default))
+    """data with dates, datetimes and UUIDs as the strings the schemas expect.
+
+    Converted in place of a json.dumps/json.loads round trip: the event is then dumped once, for the row.
+    """
+    return _json_value(data)
 
 
 def write_event(db: Session | Connection, event_type: str, data: dict[str, Any], key: str) -> dict[str, Any]:
