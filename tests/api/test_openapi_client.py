@@ -100,9 +100,18 @@ def test_a_generated_client_drives_the_api(
     done = complete_task.sync(task.id, client=authed)
     assert isinstance(done, models.TaskOut) and done.completed is True
 
-    page = list_tasks.sync(client=authed, completed=True, limit=10)
+    page = list_tasks.sync(client=authed, completed=True, limit=10, total=True)
     assert isinstance(page, models.TaskPage), page
-    assert [item.id for item in page.items] == [task.id] and page.total == 1
+    assert [item.id for item in page.items] == [task.id] and page.total == 1 and page.next_cursor is None
+    # Cursor paging through the generated method: one task per page, the second page by next_cursor.
+    second = create_task.sync(client=authed, body=models.TaskIn(title="Second"))
+    assert isinstance(second, models.TaskOut), second
+    first_page = list_tasks.sync(client=authed, limit=1)
+    assert isinstance(first_page, models.TaskPage) and first_page.total is None
+    assert isinstance(first_page.next_cursor, str), first_page
+    rest = list_tasks.sync(client=authed, limit=1, cursor=first_page.next_cursor)
+    assert isinstance(rest, models.TaskPage), rest
+    assert {first_page.items[0].id, rest.items[0].id} == {task.id, second.id}
     fetched = get_task.sync(task.id, client=authed)
     assert isinstance(fetched, models.TaskOut) and fetched.completed_at is not None
 
