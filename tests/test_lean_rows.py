@@ -1,4 +1,4 @@
-"""0007_lean_rows: outbox payloads stored as the JSON text written, txid as before, and both ways of the migration."""
+"""0007_lean_rows: the outbox's txid default is still the writing transaction, on both sides of the migration."""
 
 from __future__ import annotations
 
@@ -12,57 +12,27 @@ from todoflow.core import db
 from todoflow.relay.store import fetch_batch
 from todoflow_dev.devstack import postgres as local_pg
 
-ENVELOPE = {
-    "event_id": "",
-    "event_type": "task-created",
-    "event_timestamp": "2026-01-10T12:00:00.000000Z",
-    "data": {"task_id": 7, "title": 'Grüße, "quoted" \\ and 🚀', "due_date": "2026-01-10", "completed_at": None},
-}
 
-
-def _insert(conn: psycopg.Connection[Any], payload: dict[str, Any]) -> int:
-    """One outbox row written as the jobs write it (json_build_object output); returns its txid."""
-    row = conn.execute(
-        """INSERT INTO event_outbox (event_id, topic, message_key, payload)
-           VALUES (%s, 'task-created', 'k', %s::json) RETURNING txid""",
-        (payload["event_id"], json.dumps(payload, ensure_ascii=False)),
-    ).fetchone()
-    assert row is not None
-    return int(row[0])
-
-
-def _envelope() -> dict[str, Any]:
-    return ENVELOPE | {"event_id": str(uuid.uuid4())}
-
-
-def test_the_relay_publishes_the_payload_as_written(pg: psycopg.Connection[Any]) -> None:
-    # The text a job builds with json_build_object (spaces around colons) is what Kafka receives, unchanged.
+def _insert_in_transaction(conn: psycopg.Connection[Any]) -> tuple[int, int, str]:
+    """One outbox row with the default txid: (its txid, the transaction's pg_current_xact_id, its event id)."""
     event_id = str(uuid.uuid4())
-    built = pg.execute(
-        "SELECT json_build_object('event_id', %s::text, 'event_type', 'task-created', 'data', "
-        "json_build_object('task_id', 7, 'title', 'Grüße'))::text",
-        (event_id,),
-    ).fetchone()
-    assert built is not None
-    pg.execute(
-        "INSERT INTO event_outbox (event_id, topic, message_key, payload) VALUES (%s, 'task-created', 'k', %s)",
-        (event_id, built[0]),
-    )
-    (row,) = fetch_batch(pg, 10)
-    assert row.value == built[0].encode()
-    assert json.loads(row.value) == {
-        "event_id": event_id,
-        "event_type": "task-created",
-        "data": {"task_id": 7, "title": "Grüße"},
-    }
-    assert (row.event_type, row.event_id) == ("task-created", event_id)
+    payload = {"event_id": event_id, "event_type": "task-created", "data": {"title": "Grüße"}}
+    with conn.transaction():
+        row = conn.execute(
+            """INSERT INTO event_outbox (event_id, topic, message_key, payload)
+               VALUES (%s, 'task-created', 'k', %s::jsonb) RETURNING txid""",
+            (event_id, json.dumps(payload)),
+        ).fetchone()
+        current = conn.execute("SELECT pg_current_xact_id()::text::bigint").fetchone()
+    assert row is not None and current is not None
+    return int(row[0]), int(current[0]), event_id
 
 
-def test_txid_is_the_writing_transaction(pg: psycopg.Connection[Any]) -> None:
-    with pg.transaction():
-        txid = _insert(pg, _envelope())
-        current = pg.execute("SELECT pg_current_xact_id()::text::bigint").fetchone()
-    assert current is not None and txid == current[0]
+def test_txid_is_the_writing_transaction_and_the_relay_reads_the_row(pg: psycopg.Connection[Any]) -> None:
+    txid, current, event_id = _insert_in_transaction(pg)
+    assert txid == current
+    (row,) = fetch_batch(pg, 10)  # below the horizon once committed: the relay's commit-order read takes it
+    assert (row.event_id, row.event_type) == (event_id, "task-created")
 
 
 def test_one_notify_per_statement_not_per_row(pg: psycopg.Connection[Any]) -> None:
@@ -73,26 +43,19 @@ def test_one_notify_per_statement_not_per_row(pg: psycopg.Connection[Any]) -> No
     assert rows == [("event_outbox_notify", False)]
 
 
-def test_downgrade_and_upgrade_keep_every_payload(postgres_server: None) -> None:
+def test_txid_default_holds_after_downgrade_and_upgrade(postgres_server: None) -> None:
     url = local_pg.recreate_database("todoflow_lean_rows_test")
     db.upgrade(url)
-    written = [_envelope() for _ in range(3)]
-    with psycopg.connect(url, autocommit=True) as conn:
-        for payload in written:
-            _insert(conn, payload)
-
-    def stored() -> list[Any]:
-        with psycopg.connect(url, autocommit=True) as conn:
-            rows = conn.execute("SELECT payload, pg_typeof(payload)::text FROM event_outbox ORDER BY id").fetchall()
-            with conn.transaction():
-                txid = _insert(conn, _envelope())
-                current = conn.execute("SELECT pg_current_xact_id()::text::bigint").fetchone()
-            assert current is not None and txid == current[0]  # the txid default holds on either side
-            conn.execute("DELETE FROM event_outbox WHERE txid = %s", (txid,))
-        return rows
-
-    assert stored() == [(p, "json") for p in written]
     db.downgrade(url, "0006_rrule")
-    assert stored() == [(p, "jsonb") for p in written]
+    with psycopg.connect(url, autocommit=True) as conn:
+        txid, current, _ = _insert_in_transaction(conn)
+    assert txid == current
     db.upgrade(url)
-    assert stored() == [(p, "json") for p in written]
+    with psycopg.connect(url, autocommit=True) as conn:
+        txid, current, _ = _insert_in_transaction(conn)
+        default = conn.execute(
+            "SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef "
+            "WHERE adrelid = 'event_outbox'::regclass AND adnum = "
+            "(SELECT attnum FROM pg_attribute WHERE attrelid = 'event_outbox'::regclass AND attname = 'txid')"
+        ).fetchone()
+    assert txid == current and default == ("txid_current()",)

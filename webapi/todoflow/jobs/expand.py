@@ -192,7 +192,7 @@ events AS (
     -- One pass of task-created, then one of recurring-task-due: each task's pair stays in order per key.
     -- Not materialized: the envelopes stream straight into the outbox instead of through a spilled tuplestore.
     SELECT {event_id("'c' || c.id")} AS event_id, 'task-created' AS event_type, c.user_id,
-           json_build_object(
+           jsonb_build_object(
                'task_id', c.id, 'user_id', c.user_id, 'title', c.title, 'description', c.description,
                'priority_id', c.priority_id, 'due_date', c.due_date, 'completed', false, 'completed_at', NULL,
                'is_recurring', true, 'recurring_task_id', c.recurring_task_id,
@@ -201,7 +201,7 @@ events AS (
     FROM created c CROSS JOIN stamp
     UNION ALL
     SELECT {event_id("'d' || c.id")}, 'recurring-task-due', c.user_id,
-           json_build_object(
+           jsonb_build_object(
                'recurring_task_id', c.recurring_task_id, 'task_id', c.id, 'user_id', c.user_id,
                'title', c.title, 'due_date', c.due_date, 'occurrence_index', d.n, 'as_of', %(as_of_text)s::text
            )

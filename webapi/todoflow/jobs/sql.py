@@ -50,9 +50,9 @@ def event_id(seed: str) -> str:
 
 
 def envelope(event_id: str, event_type: str, data: str) -> str:
-    """SQL building the envelope of core/events.envelope from SQL expressions (a json object); needs `stamp`."""
+    """SQL building the envelope of core/events.envelope from SQL expressions (a JSONB object); needs `stamp`."""
     return (
-        f"json_build_object('event_id', ({event_id})::text, 'event_type', {event_type}, "
+        f"jsonb_build_object('event_id', ({event_id})::text, 'event_type', {event_type}, "
         f"'event_timestamp', stamp.ts, 'data', {data})"
     )
 
