@@ -202,9 +202,8 @@ class EventOutbox(Base):
     message_key: Mapped[str] = mapped_column(Text, nullable=False)
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
     # The writing transaction's id: with pg_snapshot_xmin it lets the relay read in commit-safe order.
-    txid: Mapped[int] = mapped_column(
-        BigInteger, nullable=False, server_default=text("pg_current_xact_id()::text::bigint")
-    )
+    # txid_current(): the same 64-bit value as pg_current_xact_id(), without a text round trip per row.
+    txid: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default=text("txid_current()"))
     created_at: Mapped[datetime] = _created()
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 

@@ -163,8 +163,9 @@ advanced AS (
     -- and a nested loop over two chunks of 2,000 series would cost seconds).
     RETURNING r.id, r.is_active, r.next_due_at, a.upto
 ),
-events AS MATERIALIZED (
+events AS (
     -- One pass of task-created, then one of recurring-task-due: each task's pair stays in order per key.
+    -- Not materialized: the envelopes stream straight into the outbox instead of through a spilled tuplestore.
     SELECT {event_id("'c' || c.id")} AS event_id, 'task-created' AS event_type, c.user_id,
            jsonb_build_object(
                'task_id', c.id, 'user_id', c.user_id, 'title', c.title, 'description', c.description,
