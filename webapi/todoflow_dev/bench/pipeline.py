@@ -281,7 +281,8 @@ def bench_expand(url: str, with_others: bool = True) -> Expansion:
     bare, bare_cpu = timed_sql(url, BARE_INSERT, (DAYS,))
     bare_events, bare_events_cpu = timed_sql(url, BARE_EVENTS)
 
-    parallel_wall, parallel = 0.0, []
+    parallel_wall = 0.0
+    parallel: list[JobRun] = []
     if with_others:
         with psycopg.connect(url, autocommit=True) as conn:
             seed_series(conn, SERIES)
