@@ -49,6 +49,7 @@ class BlockedAddresses:
         return 0.0 if until is None else max(0.0, until - time.monotonic())
 
     def block(self, addr: str, seconds: float) -> None:
+        """Remember the address as blocked for the next `seconds` (dropping expired entries when full)."""
         with self._lock:
             if len(self._until) >= self.CAPACITY:
                 now = time.monotonic()
@@ -62,6 +63,7 @@ EXTENSION = "todoflow.blocked_addresses"
 
 
 def init_app(app: Flask) -> None:
+    """Give the app its per-process memory of blocked addresses."""
     app.extensions[EXTENSION] = BlockedAddresses()
 
 
@@ -121,6 +123,7 @@ def check(session: Session, email: str) -> None:
 
 
 def record_failure(session: Session, email: str) -> None:
+    """Record a failed login for the email from the client's address, forgetting failures out of the window."""
     session.execute(FORGET_OLD, {"email": email, "window": current_app.config["LOGIN_FAILURE_WINDOW"]})
     session.execute(RECORD, {"email": email, "addr": client_address()})
 

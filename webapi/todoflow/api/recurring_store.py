@@ -26,10 +26,12 @@ def _owned(user_id: uuid.UUID, rid: uuid.UUID) -> tuple[Any, Any]:
 
 
 def get(session: Session, user_id: uuid.UUID, rid: uuid.UUID) -> RowMapping | None:
+    """The user's series with this id, or None."""
     return session.execute(select(*COLUMNS).where(*_owned(user_id, rid))).mappings().first()
 
 
 def get_with_timezone(session: Session, user_id: uuid.UUID, rid: uuid.UUID) -> RowMapping | None:
+    """The user's series with this id and its owner's time zone, or None."""
     stmt = select(*COLUMNS, users.c.timezone).join(users, users.c.id == recurring.c.user_id)
     return session.execute(stmt.where(*_owned(user_id, rid))).mappings().first()
 
@@ -71,6 +73,7 @@ def change(session: Session, user_id: uuid.UUID, rid: uuid.UUID, fields: dict[st
 
 
 def pause(session: Session, user_id: uuid.UUID, rid: uuid.UUID) -> RowMapping | None:
+    """Deactivate the user's series (a paused one stays as it is); None if it is not the user's."""
     stmt = (
         update(recurring)
         .where(*_owned(user_id, rid), recurring.c.is_active)

@@ -39,6 +39,7 @@ MAX_PREVIEW_STEPS = 5000
 
 @lru_cache(maxsize=4096)
 def parsed(text: str) -> rrule.Rule:
+    """The parsed RRULE text (cached: every listed row parses its rule again)."""
     return rrule.parse(text)
 
 
@@ -48,6 +49,7 @@ def _describe_rule(text: str) -> str:
 
 
 def describe(row: Row) -> str:
+    """The series' recurrence in English, from its rule or its seed type and interval."""
     if row["rrule"] is not None:
         text = _describe_rule(row["rrule"])
     else:
@@ -65,16 +67,21 @@ def present(row: Row) -> dict[str, Any]:
 
 
 def present_page(result: dict[str, Any]) -> dict[str, Any]:
+    """A page of series rows with each row presented as the API shows it."""
     return {**result, "items": [present(row) for row in result["items"]]}
 
 
 def local_today(timezone: str) -> date:
+    """Today's date in the IANA time zone."""
     return datetime.now(ZoneInfo(timezone)).date()
 
 
 def rule_fields(session: Session, user_id: uuid.UUID, fields: dict[str, Any]) -> dict[str, Any]:
-    """Columns of a new rule-based series: normalised rule, FREQ/INTERVAL, and the first occurrence on or
-    after the later of its start date and its creation day in the owner's zone (never one before)."""
+    """Return the columns of a new rule-based series.
+
+    They are the normalised rule, its FREQ/INTERVAL, and the first occurrence on or after the later of its
+    start date and its creation day in the owner's zone (never one before).
+    """
     rule = parsed(fields["rrule"])
     timezone = session.execute(select(users.c.timezone).where(users.c.id == user_id)).scalar_one_or_none()
     if timezone is None:
@@ -107,9 +114,12 @@ def _ends(row: Row) -> date | None:
 
 
 def after_completion(row: Row, done: date, after: date) -> date | None:
-    """Repeat from completion: the due date of the instance after one completed on local day `done` whose
-    own due date was `after`: one interval (or the rule's first occurrence) counted from `done`, and always
-    later than `after`. None when the series has ended (end date, UNTIL, COUNT)."""
+    """Repeat from completion: the due date of the instance after one completed on local day `done`.
+
+    That instance's own due date was `after`; the next one is one interval (or the rule's first occurrence)
+    counted from `done`, and always later than `after`. None when the series has ended (end date, UNTIL,
+    COUNT).
+    """
     if row["rrule"] is not None:
         rule = parsed(row["rrule"])
         if rule.count is not None and row["next_index"] + 1 >= rule.count:
@@ -132,8 +142,10 @@ def after_completion(row: Row, done: date, after: date) -> date | None:
 
 
 def preview(row: Row, day: date, limit: int) -> list[date]:
-    """Up to `limit` upcoming due dates on or after day, creating nothing. A completion-based series shows
-    the dates it would have if each instance were completed on its due date."""
+    """Up to `limit` upcoming due dates on or after day, creating nothing.
+
+    A completion-based series shows the dates it would have if each instance were completed on its due date.
+    """
     end = _ends(row)
     out: list[date] = []
     if row["repeat_from"] == "completion":
@@ -175,8 +187,10 @@ def preview(row: Row, day: date, limit: int) -> list[date]:
 
 
 def instance_done(session: Session, task: Row, at: datetime) -> None:
-    """The open instance of a completion-based series was completed (or deleted) at `at`: create the next
-    one, in the caller's transaction, with its task-created and recurring-task-due events.
+    """Create the next instance after the open instance of a completion-based series was done at `at`.
+
+    "Done" is completed or deleted; the next instance is created in the caller's transaction, with its
+    task-created and recurring-task-due events.
 
     The series row is locked first, and only the instance due on next_due_at moves the series on, so two
     concurrent completions (or a completion and a delete) of one instance make one next instance; the
@@ -247,8 +261,10 @@ def _create_instance(session: Session, row: Row, due: date, index: int) -> bool:
 
 
 def resume_completion(row: Row) -> dict[str, Any]:
-    """Resume of a completion-based series: next_due_at stays (the open instance, or the one the expansion
-    creates when due), unless the series has ended."""
+    """Resume of a completion-based series: next_due_at stays, unless the series has ended.
+
+    next_due_at is the open instance's, or that of the one the expansion creates when due.
+    """
     end = _ends(row)
     if end is not None and row["next_due_at"] > end:
         raise errors.api_error(409, "series_ended", f"the series ended on {end}: no occurrence is left to resume")

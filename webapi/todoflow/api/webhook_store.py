@@ -54,6 +54,7 @@ def _owned(user_id: uuid.UUID, wid: uuid.UUID) -> tuple[Any, Any]:
 
 
 def count(session: Session, user_id: uuid.UUID) -> int:
+    """The number of webhooks the user has."""
     return session.execute(select(func.count()).where(webhooks.c.user_id == user_id)).scalar_one()
 
 
@@ -70,11 +71,13 @@ def create(session: Session, user_id: uuid.UUID, fields: dict[str, Any]) -> RowM
 
 
 def list_all(session: Session, user_id: uuid.UUID) -> list[RowMapping]:
+    """The user's webhooks, oldest first."""
     stmt = select(*COLUMNS).where(webhooks.c.user_id == user_id).order_by(webhooks.c.created_at, webhooks.c.id)
     return list(session.execute(stmt).mappings().all())
 
 
 def get(session: Session, user_id: uuid.UUID, wid: uuid.UUID) -> RowMapping | None:
+    """The user's webhook with this id, or None."""
     return session.execute(select(*COLUMNS).where(*_owned(user_id, wid))).mappings().first()
 
 
@@ -90,6 +93,7 @@ def change(session: Session, user_id: uuid.UUID, wid: uuid.UUID, fields: dict[st
 
 
 def rotate_secret(session: Session, user_id: uuid.UUID, wid: uuid.UUID) -> RowMapping | None:
+    """Give the webhook a fresh signing secret (returned with it); None if it is not the user's."""
     stmt = (
         update(webhooks)
         .where(*_owned(user_id, wid))
@@ -151,12 +155,14 @@ DEFAULT_SETTINGS = {"email_reminders": True, "webhook_reminders": True}
 
 
 def notification_settings(session: Session, user_id: uuid.UUID) -> dict[str, Any]:
+    """The user's reminder delivery preferences (the defaults until first changed)."""
     stmt = select(settings.c.email_reminders, settings.c.webhook_reminders).where(settings.c.user_id == user_id)
     row = session.execute(stmt).mappings().first()
     return dict(row) if row is not None else dict(DEFAULT_SETTINGS)
 
 
 def change_notification_settings(session: Session, user_id: uuid.UUID, fields: dict[str, Any]) -> dict[str, Any]:
+    """Change the given reminder delivery preferences and return all of them."""
     if not fields:
         return notification_settings(session, user_id)
     stmt = (

@@ -17,12 +17,14 @@ def _url() -> str:
 
 
 def run_migrations_offline() -> None:
+    """Emit the migrations' SQL as text, without connecting to the database."""
     context.configure(url=_url(), target_metadata=target_metadata, literal_binds=True)
     with context.begin_transaction():
         context.run_migrations()
 
 
 def run_migrations_online() -> None:
+    """Run the migrations against the database, in one transaction."""
     engine = create_engine(_url(), poolclass=pool.NullPool)
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)

@@ -38,6 +38,7 @@ def _decoy_hash() -> str:
 @bp.input(RegisterIn, arg_name="data")
 @output(bp, UserOut, status_code=201)
 def register(data: dict[str, Any]) -> Any:
+    """Create an account with a hashed password."""
     with password_work.slot():
         password_hash = passwords.hash(data["password"])
     session = db.session
@@ -68,6 +69,7 @@ def register(data: dict[str, Any]) -> Any:
 @bp.input(LoginIn, arg_name="data")
 @output(bp, TokensOut)
 def login(data: dict[str, Any]) -> Any:
+    """Issue tokens for a correct email and password, within the failed-login limits."""
     session = db.session
     email = data["email"]
     # Cheapest refusals first: neither of these two touches the database.
@@ -105,6 +107,7 @@ def _password_matches(password_hash: str, password: str) -> bool:
 @jwt_required(refresh=True)
 @output(bp, TokensOut)
 def refresh() -> Any:
+    """Exchange a refresh token, once, for a new pair of tokens."""
     issued = tokens.rotate_refresh_token()
     db.session.commit()
     if issued is None:
@@ -122,6 +125,7 @@ def refresh() -> Any:
 @jwt_required(verify_type=False)
 @bp.output({}, status_code=204)
 def logout() -> Any:
+    """Revoke the login session of the presented token."""
     tokens.revoke_current_session()
     db.session.commit()
     return ""
@@ -133,6 +137,7 @@ def logout() -> Any:
 @jwt_required()
 @output(bp, UserOut)
 def me() -> Any:
+    """Answer the current user."""
     return _current_user()
 
 
@@ -144,6 +149,7 @@ def me() -> Any:
 @bp.input(UserUpdateIn, arg_name="data")
 @output(bp, UserOut)
 def update_me(data: dict[str, Any]) -> Any:
+    """Change the current user's time zone."""
     params = {"user_id": tokens.current_user_id(), "zone": data["timezone"]}
     row = db.session.execute(SET_TIMEZONE, params).mappings().first()
     if row is None:

@@ -48,11 +48,13 @@ INIT = """window.addEventListener("load", function () {
 
 @bp.get("/docs")
 def page() -> Response:
+    """Answer the Swagger UI page."""
     return Response(PAGE, mimetype="text/html")
 
 
 @bp.get("/docs/init.js")
 def init_script() -> Response:
+    """Answer the script that starts Swagger UI on /openapi.json."""
     return Response(INIT, mimetype="text/javascript")
 
 

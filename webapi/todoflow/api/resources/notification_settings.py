@@ -25,6 +25,7 @@ bp = APIBlueprint("notification_settings", __name__, url_prefix="/api/auth/me", 
     operation_id="getNotificationSettings",
 )
 def get_notification_settings() -> Any:
+    """Answer the current user's reminder delivery preferences."""
     return webhook_store.notification_settings(db.session, current_user_id())
 
 
@@ -38,6 +39,7 @@ def get_notification_settings() -> Any:
     operation_id="updateNotificationSettings",
 )
 def update_notification_settings(data: dict[str, Any]) -> Any:
+    """Change the current user's reminder delivery preferences."""
     if not request.get_data(cache=True):
         # The document requires a body: an absent one is a client error, not an empty change.
         raise errors.api_error(400, "missing_body", "request body is required (a JSON object)")

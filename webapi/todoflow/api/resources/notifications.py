@@ -27,6 +27,7 @@ bp = APIBlueprint("notifications", __name__, url_prefix="/api/notifications", ta
     operation_id="listNotifications",
 )
 def list_notifications(query: dict[str, Any]) -> Any:
+    """Answer one page of the current user's notifications."""
     return notification_store.page(db.session, current_user_id(), query)
 
 
@@ -40,6 +41,7 @@ def list_notifications(query: dict[str, Any]) -> Any:
     operation_id="markNotificationRead",
 )
 def read_notification(nid: uuid.UUID) -> Any:
+    """Mark one of the current user's notifications read."""
     row = found(notification_store.mark_read(db.session, current_user_id(), nid), "notification")
     db.session.commit()
     return row

@@ -21,6 +21,7 @@ bp = APIBlueprint("ops", __name__, tag="Operations")
 @bp.doc(operation_id="getHealth")
 @bp.output({"status": fields.String(required=True)}, schema_name="Health")
 def health() -> Any:
+    """Answer that the process is alive."""
     return {"status": "ok"}
 
 
@@ -29,6 +30,7 @@ def health() -> Any:
 @bp.doc(operation_id="getReadiness")
 @bp.output({"status": fields.String(required=True)}, schema_name="Ready")
 def ready() -> Any:
+    """Answer ready once the database answers, 503 while it does not."""
     try:
         db.session.execute(text("SELECT 1"))
     except SQLAlchemyError as exc:

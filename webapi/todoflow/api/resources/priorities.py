@@ -16,4 +16,5 @@ bp = APIBlueprint("priorities", __name__, url_prefix="/api/priorities", tag="Pri
 
 @endpoint(bp, "GET", "", "The priority levels, least urgent first", out=PriorityList, operation_id="listPriorities")
 def list_priorities() -> Any:
+    """Answer every priority level."""
     return {"items": priority_store.all_levels(db.session)}

@@ -40,6 +40,7 @@ bp = APIBlueprint("recurring_tasks", __name__, url_prefix="/api/recurring-tasks"
     operation_id="createRecurringTask",
 )
 def create_recurring_task(data: dict[str, Any]) -> Any:
+    """Create a series for the current user, within the active-series quota."""
     owner = current_user_id()
     quotas.ensure_room(db.session, owner, "active_series")
     row = recurring_store.create(db.session, owner, data)
@@ -57,11 +58,13 @@ def create_recurring_task(data: dict[str, Any]) -> Any:
     operation_id="listRecurringTasks",
 )
 def list_recurring_tasks(query: dict[str, Any]) -> Any:
+    """Answer one page of the current user's series."""
     return series.present_page(recurring_store.page(db.session, current_user_id(), query))
 
 
 @endpoint(bp, "GET", "/<uuid:rid>", "Get a recurring task", out=RecurringTaskOut, operation_id="getRecurringTask")
 def get_recurring_task(rid: uuid.UUID) -> Any:
+    """Answer one of the current user's series."""
     return series.present(found(recurring_store.get(db.session, current_user_id(), rid), "recurring task"))
 
 
@@ -78,6 +81,7 @@ def get_recurring_task(rid: uuid.UUID) -> Any:
     operation_id="updateRecurringTask",
 )
 def update_recurring_task(rid: uuid.UUID, data: dict[str, Any]) -> Any:
+    """Change a series' title, description, priority or end date."""
     row = series.present(found(recurring_store.change(db.session, current_user_id(), rid, data), "recurring task"))
     db.session.commit()
     return row
@@ -94,6 +98,7 @@ def update_recurring_task(rid: uuid.UUID, data: dict[str, Any]) -> Any:
     operation_id="deleteRecurringTask",
 )
 def delete_recurring_task(rid: uuid.UUID) -> Any:
+    """Delete a series, keeping the tasks it generated."""
     return deleted(recurring_store.remove(db.session, current_user_id(), rid), "recurring task")
 
 
@@ -107,6 +112,7 @@ def delete_recurring_task(rid: uuid.UUID) -> Any:
     operation_id="pauseRecurringTask",
 )
 def pause_recurring_task(rid: uuid.UUID) -> Any:
+    """Stop a series from creating occurrences."""
     row = series.present(found(recurring_store.pause(db.session, current_user_id(), rid), "recurring task"))
     db.session.commit()
     return row
@@ -125,6 +131,7 @@ def pause_recurring_task(rid: uuid.UUID) -> Any:
     operation_id="resumeRecurringTask",
 )
 def resume_recurring_task(rid: uuid.UUID) -> Any:
+    """Reactivate a paused series, within the active-series quota."""
     owner = current_user_id()
     current = recurring_store.get(db.session, owner, rid)
     if current is not None and not current["is_active"]:
@@ -147,6 +154,7 @@ def resume_recurring_task(rid: uuid.UUID) -> Any:
     operation_id="previewOccurrences",
 )
 def preview_occurrences(rid: uuid.UUID, query: dict[str, Any]) -> Any:
+    """Answer a series' upcoming due dates, creating nothing."""
     row = recurring_store.get_with_timezone(db.session, current_user_id(), rid)
     if row is None:
         raise NotFound("no such recurring task")

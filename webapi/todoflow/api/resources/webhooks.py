@@ -54,6 +54,7 @@ def _check_target(url: str) -> None:
     operation_id="createWebhook",
 )
 def create_webhook(data: dict[str, Any]) -> Any:
+    """Create a webhook to a URL the delivery service may reach."""
     _check_target(data["url"])
     row = webhook_store.create(db.session, current_user_id(), data)
     db.session.commit()
@@ -62,11 +63,13 @@ def create_webhook(data: dict[str, Any]) -> Any:
 
 @endpoint(bp, "GET", "", "List your webhooks", out=WebhookList, operation_id="listWebhooks")
 def list_webhooks() -> Any:
+    """Answer every webhook of the current user."""
     return {"items": webhook_store.list_all(db.session, current_user_id())}
 
 
 @endpoint(bp, "GET", "/<uuid:wid>", "Get a webhook", out=WebhookOut, operation_id="getWebhook")
 def get_webhook(wid: uuid.UUID) -> Any:
+    """Answer one of the current user's webhooks."""
     return found(webhook_store.get(db.session, current_user_id(), wid), "webhook")
 
 
@@ -81,6 +84,7 @@ def get_webhook(wid: uuid.UUID) -> Any:
     operation_id="updateWebhook",
 )
 def update_webhook(wid: uuid.UUID, data: dict[str, Any]) -> Any:
+    """Change the given fields of a webhook."""
     found(webhook_store.get(db.session, current_user_id(), wid), "webhook")
     if "url" in data:
         _check_target(data["url"])
@@ -99,6 +103,7 @@ def update_webhook(wid: uuid.UUID, data: dict[str, Any]) -> Any:
     operation_id="deleteWebhook",
 )
 def delete_webhook(wid: uuid.UUID) -> Any:
+    """Delete a webhook and its deliveries."""
     return deleted(webhook_store.remove(db.session, current_user_id(), wid), "webhook")
 
 
@@ -112,6 +117,7 @@ def delete_webhook(wid: uuid.UUID) -> Any:
     operation_id="rotateWebhookSecret",
 )
 def rotate_webhook_secret(wid: uuid.UUID) -> Any:
+    """Give a webhook a new signing secret and answer it."""
     row = found(webhook_store.rotate_secret(db.session, current_user_id(), wid), "webhook")
     db.session.commit()
     return row
@@ -128,6 +134,7 @@ def rotate_webhook_secret(wid: uuid.UUID) -> Any:
     operation_id="pingWebhook",
 )
 def ping_webhook(wid: uuid.UUID) -> Any:
+    """Queue a ping delivery to a webhook."""
     row = found(webhook_store.ping(db.session, current_user_id(), wid), "webhook")
     db.session.commit()
     return row
@@ -143,5 +150,6 @@ def ping_webhook(wid: uuid.UUID) -> Any:
     operation_id="listWebhookDeliveries",
 )
 def list_deliveries(wid: uuid.UUID, query: dict[str, Any]) -> Any:
+    """Answer one page of a webhook's deliveries."""
     found(webhook_store.get(db.session, current_user_id(), wid), "webhook")
     return webhook_store.delivery_page(db.session, wid, query)

@@ -11,6 +11,8 @@ from todoflow.api.fields import Text, limit, offset
 
 
 class ErrorBody(Schema):
+    """The inside of every error response: code, message and details."""
+
     code = fields.String(required=True, metadata={"description": "machine-readable error code"})
     message = fields.String(required=True, metadata={"description": "human-readable explanation"})
     details = fields.Dict(
@@ -42,8 +44,10 @@ class OwnedItemOut(Stamped):
 
 
 class Partial(Schema):
-    """Base for an update schema derived from a create schema: every field optional, no defaults filled in
-    (only the fields present change)."""
+    """Base for an update schema derived from a create schema.
+
+    Every field is optional and no defaults are filled in: only the fields present change.
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("partial", True)
@@ -69,6 +73,8 @@ class PageQuery(Schema):
 
 
 class Page(Schema):
+    """The fields of every page besides its items: total, limit, offset and next_cursor."""
+
     total = fields.Integer(
         required=True,
         allow_none=True,
@@ -84,8 +90,10 @@ class Page(Schema):
 
 
 def page_of(out: type[Schema], name: str) -> type[Schema]:
-    """<name>Page: a page whose items are <name>Item, a subclass of out with its own name (the document meets
-    the page before the single item, so the item in a page gets the page's own schema name)."""
+    """<name>Page: a page whose items are <name>Item, a subclass of out with its own name.
+
+    The document meets the page before the single item, so the item in a page gets the page's own schema name.
+    """
     doc = f"A {name.lower()} in a page."
     item = type(f"{name}Item", (out,), {"__doc__": doc, "__module__": out.__module__})
     items = fields.List(fields.Nested(item), required=True)

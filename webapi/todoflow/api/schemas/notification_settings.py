@@ -18,10 +18,14 @@ class JsonBoolean(fields.Boolean):
 
 
 class NotificationSettingsPatch(Schema):
+    """Reminder delivery preferences to change: only those present change."""
+
     email_reminders = JsonBoolean(metadata={"description": "task-due-soon reminders by email"})
     webhook_reminders = JsonBoolean(metadata={"description": "task-due-soon events to your webhooks"})
 
 
 class NotificationSettingsOut(Schema):
+    """A user's reminder delivery preferences."""
+
     email_reminders = fields.Boolean(required=True)
     webhook_reminders = fields.Boolean(required=True)

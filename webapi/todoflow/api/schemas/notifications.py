@@ -9,10 +9,14 @@ from todoflow.api.schemas.common import PageQuery, page_of
 
 
 class NotificationQuery(PageQuery):
+    """A page of notifications, optionally only unread or only read ones."""
+
     unread = fields.Boolean(metadata={"description": "true: only unread; false: only read"})
 
 
 class NotificationOut(Schema):
+    """A notification in the in-app inbox."""
+
     id = fields.UUID(required=True)
     task_id = fields.Integer(required=True, allow_none=True, metadata={"description": "null for notices about no task"})
     kind = fields.String(required=True)

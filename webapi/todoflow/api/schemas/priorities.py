@@ -7,10 +7,14 @@ from marshmallow import fields
 
 
 class PriorityOut(Schema):
+    """A priority level."""
+
     id = fields.Integer(required=True)
     name = fields.String(required=True)
     level = fields.Integer(required=True, metadata={"description": "higher is more urgent"})
 
 
 class PriorityList(Schema):
+    """Every priority level."""
+
     items = fields.List(fields.Nested(PriorityOut), required=True)

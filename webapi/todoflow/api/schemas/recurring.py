@@ -22,6 +22,7 @@ RECURRING_SORTS = ("next_due_at", "created_at")
 
 
 def series_date(**kwargs: Any) -> fields.Date:
+    """A date field limited to the dates a series may start or end on."""
     return fields.Date(
         validate=validate.Range(min=FIRST_DATE, max=LAST_DATE),
         metadata={"description": f"between {FIRST_DATE} and {LAST_DATE}"},
@@ -39,6 +40,8 @@ class RecurringTaskChange(Schema):
 
 
 class RecurringTaskIn(RecurringTaskChange):
+    """A new series: by rrule or by recurrence type and interval, from start_date."""
+
     recurrence_type = Text(
         validate=validate.OneOf(RECURRENCE_TYPES), metadata={"description": "with recurrence_interval, or give rrule"}
     )
@@ -90,12 +93,16 @@ class RecurringTaskUpdate(Partial, RecurringTaskChange):
 
 
 class RecurringQuery(PageQuery):
+    """A page of series, optionally only active or inactive ones, in a chosen order."""
+
     is_active = fields.Boolean()
     sort_by = Text(load_default="next_due_at", validate=validate.OneOf(RECURRING_SORTS))
     sort_order = sort_order("asc")
 
 
 class RecurringTaskOut(OwnedItemOut):
+    """A series as the API shows it, with its recurrence in English."""
+
     id = fields.UUID(required=True)
     recurrence_type = fields.String(
         required=True, allow_none=True, metadata={"enum": [*RECURRENCE_TYPES, None], "description": "null with rrule"}
@@ -116,15 +123,21 @@ class RecurringTaskOut(OwnedItemOut):
 
 
 class RecurringTaskPage(Page):
+    """A page of series."""
+
     items = fields.List(fields.Nested(RecurringTaskOut), required=True)
 
 
 class OccurrencesQuery(Schema):
+    """Which upcoming due dates to preview: from a day, at most limit."""
+
     from_ = series_date(data_key="from")  # default: today in the owner's time zone
     limit = limit(default=10, maximum=366)
 
 
 class OccurrencesOut(Schema):
+    """A series' upcoming due dates."""
+
     recurring_task_id = fields.UUID(required=True)
     from_ = fields.Date(required=True, data_key="from")
     occurrences = fields.List(fields.Date(), required=True)

@@ -25,6 +25,8 @@ class TaskPatch(Partial, TaskIn):
 
 
 class TaskQuery(PageQuery):
+    """A page of tasks: filters and order."""
+
     completed = fields.Boolean()
     priority_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
     due_before = fields.Date(metadata={"description": "due on or before this date"})
@@ -35,6 +37,8 @@ class TaskQuery(PageQuery):
 
 
 class TaskOut(OwnedItemOut):
+    """A task as the API shows it."""
+
     id = fields.Integer(required=True)
     due_date = fields.Date(required=True, allow_none=True)
     completed = fields.Boolean(required=True)
@@ -45,14 +49,20 @@ class TaskOut(OwnedItemOut):
 
 
 class TaskPage(Page):
+    """A page of tasks."""
+
     items = fields.List(fields.Nested(TaskOut), required=True)
 
 
 class EventQuery(PageQuery):
+    """A page of a task's history."""
+
     limit = limit(default=100, maximum=500)
 
 
 class TaskEventOut(Schema):
+    """One event of a task's history, as published."""
+
     event_id = fields.UUID(required=True)
     event_type = fields.String(required=True)
     event_timestamp = fields.DateTime(required=True)
@@ -60,4 +70,6 @@ class TaskEventOut(Schema):
 
 
 class TaskEventPage(Page):
+    """A page of a task's history."""
+
     items = fields.List(fields.Nested(TaskEventOut), required=True)

@@ -19,6 +19,8 @@ def _unique(values: list[str]) -> None:
 
 
 class WebhookIn(Schema):
+    """A new webhook: URL, event types and description."""
+
     url = Text(
         required=True,
         validate=validate.Length(min=1, max=MAX_URL_LENGTH),
@@ -42,6 +44,8 @@ class WebhookPatch(Partial, WebhookIn):
 
 
 class WebhookOut(Stamped):
+    """A webhook as the API shows it (never its secret)."""
+
     id = fields.UUID(required=True)
     url = fields.String(required=True)
     events = fields.List(fields.String(metadata={"enum": list(TOPICS)}), required=True)
@@ -62,14 +66,20 @@ class WebhookItem(WebhookOut):
 
 
 class WebhookList(Schema):
+    """Every webhook of a user."""
+
     items = fields.List(fields.Nested(WebhookItem), required=True)
 
 
 class DeliveryQuery(PageQuery):
+    """A page of a webhook's deliveries, optionally in one state."""
+
     state = Text(validate=validate.OneOf(DELIVERY_STATES))
 
 
 class DeliveryOut(Schema):
+    """One delivery of an event to a webhook."""
+
     id = fields.UUID(required=True, metadata={"description": "the X-Todoflow-Delivery id, the same on every retry"})
     event_id = fields.UUID(required=True)
     event_type = fields.String(required=True)
