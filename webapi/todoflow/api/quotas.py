@@ -9,36 +9,46 @@ most `limit` index entries.
 from __future__ import annotations
 
 import uuid
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import text
+from sqlalchemy import Select, Table, bindparam, func, literal, select
 from sqlalchemy.orm import Session
 
-from todoflow.api import errors
+from todoflow.api.domain_errors import Conflict
+from todoflow.core.models import RecurringTask, Task
 
-LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended('quota:' || :kind || ':' || :user_id, 0))")
+tasks, series = cast(Table, Task.__table__), cast(Table, RecurringTask.__table__)
+
+# The per-user lock the check and the change share until commit.
+LOCK = select(
+    func.pg_advisory_xact_lock(
+        func.hashtextextended(literal("quota:") + bindparam("kind") + ":" + bindparam("user_id"), 0)
+    )
+)
+
+
+def _capped_count(table: Table, *where: Any) -> Select[Any]:
+    """The number of the user's rows matching where, counted no further than :limit."""
+    rows = select(literal(1)).select_from(table).where(table.c.user_id == bindparam("user_id"), *where)
+    return select(func.count()).select_from(rows.limit(bindparam("limit")).subquery())
+
+
 COUNTS = {
-    "open_tasks": text(
-        """SELECT count(*) FROM (SELECT 1 FROM tasks WHERE user_id = :user_id AND NOT completed
-           AND deleted_at IS NULL LIMIT :limit) AS open_tasks"""
-    ),
-    "active_series": text(
-        """SELECT count(*) FROM (SELECT 1 FROM recurring_tasks WHERE user_id = :user_id AND is_active
-           LIMIT :limit) AS active_series"""
-    ),
+    "open_tasks": _capped_count(tasks, ~tasks.c.completed, tasks.c.deleted_at.is_(None)),
+    "active_series": _capped_count(series, series.c.is_active),
 }
 SETTINGS = {"open_tasks": "QUOTA_OPEN_TASKS", "active_series": "QUOTA_ACTIVE_SERIES"}
 WHAT = {"open_tasks": "open tasks", "active_series": "active recurring tasks"}
 
 
 def ensure_room(session: Session, user_id: uuid.UUID, kind: str) -> None:
-    """Raise 409 quota_exceeded unless the user has room for one more of kind (locks until commit)."""
+    """Raise Conflict quota_exceeded unless the user has room for one more of kind (locks until commit)."""
     limit = int(current_app.config[SETTINGS[kind]])
     session.execute(LOCK, {"kind": kind, "user_id": str(user_id)})
     if session.execute(COUNTS[kind], {"user_id": user_id, "limit": limit}).scalar_one() >= limit:
-        raise errors.api_error(
-            409,
-            "quota_exceeded",
+        raise Conflict(
             f"you have {limit} {WHAT[kind]}, the most allowed: complete, delete or pause some first",
             {"quota": kind, "limit": limit},
+            code="quota_exceeded",
         )
