@@ -1,7 +1,8 @@
 """API benchmark: gunicorn over loopback driven by wrk (closed loop) and hey (fixed rate), beside a raw floor.
 
 The floor is a minimal WSGI app on psycopg's own pool, served by the same gunicorn settings, running the
-same SQL the API runs (its revocation check, then the page query or the insert and its outbox row):
+same SQL the API runs (its revocation check, then the page query and, on request, the count; or the write
+token, the quota's lock and capped count, the insert and its outbox row):
 what Python, gunicorn and PostgreSQL cost on this machine before any framework.
 """
 
@@ -331,7 +332,9 @@ def report(
         "total count where the API counts it); each create also writes its event to the outbox in the same "
         "transaction. The floor is a bare WSGI "
         "function on psycopg's pool under the same gunicorn settings, running the same SQL (revocation check, then "
-        "the page query, or the task insert and its outbox row) with json.dumps and nothing else: no Flask, JWT, "
+        "the page query and, with ?total=true, the count; or the write token, the open-task quota's lock and "
+        "capped count, the task insert and its outbox row; before this commit the create floor ran neither the "
+        "token nor the quota statements) with json.dumps and nothing else: no Flask, JWT, "
         "request validation or event schema check. Load generator, server and PostgreSQL share the machine's cores "
         f"(1-minute load average {load[0]} before the runs, {load[1]} after). The per-user open-task quota and "
         "write rate are raised for these runs (a single user creating hundreds of tasks a second is what they "
@@ -540,7 +543,7 @@ def floor_app() -> Any:
     from psycopg_pool import ConnectionPool
     from sqlalchemy.dialects import postgresql
 
-    from todoflow.api import pagination, task_store, tokens
+    from todoflow.api import pagination, quotas, task_store, tokens, user_store
     from todoflow.core.events import TASK_CREATED, envelope
     from todoflow.core.outbox import INSERT as OUTBOX_INSERT
 
@@ -571,6 +574,15 @@ def floor_app() -> Any:
         )
     )
     outbox_sql, _ = sql(OUTBOX_INSERT)
+    # A create's other statements, as the API runs them: the user's write token (its own autocommit
+    # statement), then the open-task quota's lock and capped count in the insert's transaction.
+    take_sql, take_params = sql(user_store.TAKE)
+    take_params |= {"user_id": create_user, "burst": float(THROUGHPUT_LIMITS["WRITE_BURST"])}
+    take_params["rate"] = float(THROUGHPUT_LIMITS["WRITE_RATE_PER_SECOND"])
+    lock_sql, lock_params = sql(quotas.LOCK)
+    lock_params |= {"kind": "open_tasks", "user_id": str(create_user)}
+    count_open_sql, count_open_params = sql(quotas.COUNTS["open_tasks"])
+    count_open_params |= {"user_id": create_user, "limit": int(THROUGHPUT_LIMITS["QUOTA_OPEN_TASKS"])}
     # Reads in autocommit and writes in one transaction, as the API does.
     pool = ConnectionPool(
         os.environ["DATABASE_URL"],
@@ -598,8 +610,12 @@ def floor_app() -> Any:
             body, status = json.dumps(page, default=str).encode(), "200 OK"
         elif path == "/api/tasks" and method == "POST":
             data = json.loads(environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0)))
-            with pool.connection() as conn, conn.transaction():
+            with pool.connection() as conn:
                 conn.execute(revoked_sql, {"jti": create_claims["jti"], "sid": create_claims["sid"]})
+                conn.execute(take_sql, take_params)
+            with pool.connection() as conn, conn.transaction():
+                conn.execute(lock_sql, lock_params)
+                conn.execute(count_open_sql, count_open_params)
                 row = conn.execute(
                     insert_sql,
                     {
