@@ -51,7 +51,7 @@ from todoflow.jobs.guards import known_zones, local_date, log_skipped, series_pr
 from todoflow.jobs.options import add_as_of, add_count
 from todoflow.jobs.reporting import report
 from todoflow.jobs.series_chunks import CANDIDATE, DUE, UPTO, chunks, lock_chunk, next_chunk
-from todoflow.jobs.sql import STAMP_CTE, connect, envelope, event_id, shard_predicate
+from todoflow.jobs.sql import STAMP_CTE, connect, occurrence_events, shard_predicate
 
 log = logging.getLogger(__name__)
 
@@ -163,32 +163,7 @@ advanced AS (
     -- and a nested loop over two chunks of 2,000 series would cost seconds).
     RETURNING r.id, r.is_active, r.next_due_at, a.upto
 ),
-events AS (
-    -- One pass of task-created, then one of recurring-task-due: each task's pair stays in order per key.
-    -- Not materialized: the envelopes stream straight into the outbox instead of through a spilled tuplestore.
-    SELECT {event_id("'c' || c.id")} AS event_id, 'task-created' AS event_type, c.user_id,
-           jsonb_build_object(
-               'task_id', c.id, 'user_id', c.user_id, 'title', c.title, 'description', c.description,
-               'priority_id', c.priority_id, 'due_date', c.due_date, 'completed', false, 'completed_at', NULL,
-               'is_recurring', true, 'recurring_task_id', c.recurring_task_id,
-               'created_at', stamp.ts, 'updated_at', stamp.ts
-           ) AS data
-    FROM created c CROSS JOIN stamp
-    UNION ALL
-    SELECT {event_id("'d' || c.id")}, 'recurring-task-due', c.user_id,
-           jsonb_build_object(
-               'recurring_task_id', c.recurring_task_id, 'task_id', c.id, 'user_id', c.user_id,
-               'title', c.title, 'due_date', c.due_date, 'occurrence_index', d.n, 'as_of', %(as_of_text)s::text
-           )
-    FROM created c JOIN due d ON d.recurring_task_id = c.recurring_task_id AND d.due_date = c.due_date
-         CROSS JOIN stamp
-),
-written AS (
-    INSERT INTO event_outbox (event_id, topic, message_key, payload)
-    SELECT event_id, event_type, user_id::text, {envelope("event_id", "event_type", "data")}
-    FROM events CROSS JOIN stamp
-    RETURNING 1
-)
+{occurrence_events("created", "due")}
 SELECT (SELECT count(*) FROM locked),
        (SELECT count(*) FROM created),
        (SELECT count(*) FROM written),

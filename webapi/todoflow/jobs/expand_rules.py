@@ -26,7 +26,7 @@ from psycopg.rows import dict_row
 
 from todoflow.core import rrule
 from todoflow.jobs.series_chunks import DUE, UPTO, chunks, lock_chunk, next_chunk
-from todoflow.jobs.sql import STAMP_CTE, envelope, event_id
+from todoflow.jobs.sql import STAMP_CTE, occurrence_events
 
 log = logging.getLogger(__name__)
 
@@ -38,35 +38,6 @@ NEXT_RULE_CHUNK = next_chunk(_RULE_DUE)
 LOCK_RULE_CHUNK = lock_chunk(
     f"r.id, r.rrule, r.start_date, r.end_date, r.next_index, r.next_due_at, {UPTO} AS upto", _RULE_DUE
 )
-
-
-def _events(created: str, due: str) -> str:
-    """SQL CTEs `events` and `written`: the task-created and recurring-task-due events of the created tasks."""
-    return f"""
-events AS MATERIALIZED (
-    SELECT {event_id("'c' || c.id")} AS event_id, 'task-created' AS event_type, c.user_id,
-           jsonb_build_object(
-               'task_id', c.id, 'user_id', c.user_id, 'title', c.title, 'description', c.description,
-               'priority_id', c.priority_id, 'due_date', c.due_date, 'completed', false, 'completed_at', NULL,
-               'is_recurring', true, 'recurring_task_id', c.recurring_task_id,
-               'created_at', stamp.ts, 'updated_at', stamp.ts
-           ) AS data
-    FROM {created} c CROSS JOIN stamp
-    UNION ALL
-    SELECT {event_id("'d' || c.id")}, 'recurring-task-due', c.user_id,
-           jsonb_build_object(
-               'recurring_task_id', c.recurring_task_id, 'task_id', c.id, 'user_id', c.user_id,
-               'title', c.title, 'due_date', c.due_date, 'occurrence_index', d.n, 'as_of', %(as_of_text)s::text
-           )
-    FROM {created} c JOIN {due} d ON d.recurring_task_id = c.recurring_task_id AND d.due_date = c.due_date
-         CROSS JOIN stamp
-),
-written AS (
-    INSERT INTO event_outbox (event_id, topic, message_key, payload)
-    SELECT event_id, event_type, user_id::text, {envelope("event_id", "event_type", "data")}
-    FROM events CROSS JOIN stamp
-    RETURNING 1
-)"""
 
 
 # One chunk's occurrences (computed in Python) inserted set-based; the series advanced to what Python found.
@@ -102,7 +73,7 @@ advanced AS (
     WHERE r.id = a.id
     RETURNING r.id, r.is_active
 ),
-{_events("created", "due")}
+{occurrence_events("created", "due")}
 SELECT (SELECT count(*) FROM created), (SELECT count(*) FROM written), (SELECT count(*) FROM advanced
         WHERE NOT is_active)
 """
@@ -132,7 +103,7 @@ stamped AS (
     FROM created c WHERE r.id = c.recurring_task_id
     RETURNING r.id
 ),
-{_events("created", "locked")}
+{occurrence_events("created", "locked")}
 SELECT (SELECT count(*) FROM locked), (SELECT count(*) FROM created), (SELECT count(*) FROM written),
        (SELECT count(*) FROM stamped)
 """

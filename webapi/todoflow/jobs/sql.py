@@ -70,3 +70,38 @@ def shard_predicate(column: str) -> str:
 def shard_of(recurring_task_id: object, shards: int) -> int:
     """The shard of a recurring task: its id's first 32 bits, unsigned, modulo shards (twin of shard_predicate)."""
     return int(str(recurring_task_id)[:8], 16) % shards
+
+
+def occurrence_events(created: str, due: str) -> str:
+    """SQL CTEs `events` and `written`: the task-created and recurring-task-due events of the created tasks.
+
+    created and due name the CTEs (or tables) of the tasks just inserted and of the occurrences they came from;
+    the statement needs the `stamp` CTE and the %(as_of_text)s parameter.
+    """
+    return f"""
+events AS (
+    -- One pass of task-created, then one of recurring-task-due: each task's pair stays in order per key.
+    -- Not materialized: the envelopes stream straight into the outbox instead of through a spilled tuplestore.
+    SELECT {event_id("'c' || c.id")} AS event_id, 'task-created' AS event_type, c.user_id,
+           jsonb_build_object(
+               'task_id', c.id, 'user_id', c.user_id, 'title', c.title, 'description', c.description,
+               'priority_id', c.priority_id, 'due_date', c.due_date, 'completed', false, 'completed_at', NULL,
+               'is_recurring', true, 'recurring_task_id', c.recurring_task_id,
+               'created_at', stamp.ts, 'updated_at', stamp.ts
+           ) AS data
+    FROM {created} c CROSS JOIN stamp
+    UNION ALL
+    SELECT {event_id("'d' || c.id")}, 'recurring-task-due', c.user_id,
+           jsonb_build_object(
+               'recurring_task_id', c.recurring_task_id, 'task_id', c.id, 'user_id', c.user_id,
+               'title', c.title, 'due_date', c.due_date, 'occurrence_index', d.n, 'as_of', %(as_of_text)s::text
+           )
+    FROM {created} c JOIN {due} d ON d.recurring_task_id = c.recurring_task_id AND d.due_date = c.due_date
+         CROSS JOIN stamp
+),
+written AS (
+    INSERT INTO event_outbox (event_id, topic, message_key, payload)
+    SELECT event_id, event_type, user_id::text, {envelope("event_id", "event_type", "data")}
+    FROM events CROSS JOIN stamp
+    RETURNING 1
+)"""
