@@ -44,7 +44,7 @@ def _expression(field: fields.Field, value: str, var: str, helpers: dict[str, Co
 
 @cache
 def dumper(schema: type[Schema]) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
-    """obj -> the JSON-ready dict marshmallow's schema.dump(obj) would give, for mappings of the schema's fields.
+    """Make obj -> the JSON-ready dict schema.dump(obj) would give, for mappings of the schema's fields.
 
     Generated as one dict display per schema (keys in the schema's order): a page of 20 tasks is 280 values,
     and a call and a loop step per value cost more than the values themselves.

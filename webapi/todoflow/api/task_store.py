@@ -76,12 +76,14 @@ def _owned(user_id: uuid.UUID, task_id: int, *, include_deleted: bool = False) -
 
 
 def get(session: Session, user_id: uuid.UUID, task_id: int) -> RowMapping | None:
+    """The user's live task task_id, or None if there is none."""
     if task_id > MAX_ID:
         return None
     return session.execute(GET, {"task": task_id, "owner": user_id}).mappings().first()
 
 
 def exists_including_deleted(session: Session, user_id: uuid.UUID, task_id: int) -> bool:
+    """Whether the user has or had task task_id (a deleted one counts)."""
     if task_id > MAX_ID:
         return False
     stmt = select(tasks.c.id).where(*_owned(user_id, task_id, include_deleted=True))
@@ -89,6 +91,7 @@ def exists_including_deleted(session: Session, user_id: uuid.UUID, task_id: int)
 
 
 def create(session: Session, user_id: uuid.UUID, fields: dict[str, Any]) -> RowMapping:
+    """Insert the user's new task from fields and emit its created event; the new row."""
     row = session.execute(INSERT, {"user_id": user_id, **fields}).mappings().one()
     return _emit(session, TASK_CREATED, row)
 
@@ -177,8 +180,11 @@ PRIORITY_IDS = select(priorities.c.id).order_by(priorities.c.level)
 
 
 def _by_priority(priority_ids: tuple[int, ...], descending: bool) -> pagination.Order:
-    """Priority level order, tasks without a priority last: one segment per priority (levels are unique), so
-    each is a range of ix_tasks_user_id_priority_id_id instead of a sort of the join."""
+    """Priority level order, tasks without a priority last.
+
+    One segment per priority (levels are unique), so each is a range of ix_tasks_user_id_priority_id_id instead
+    of a sort of the join.
+    """
     ids = tuple(reversed(priority_ids)) if descending else priority_ids
     segments = [pagination.equal_to(tasks.c.priority_id, pid, tasks.c.id) for pid in (*ids, None)]
     # Offset pages sort by the priority's rank among the levels (a CASE: no per-row subquery, no join).
@@ -205,8 +211,10 @@ def _list_shape(
 def list_query(
     user_id: uuid.UUID, query: dict[str, Any], priority_ids: tuple[int, ...] = ()
 ) -> tuple[Select[Any], pagination.Order, dict[str, Any]]:
-    """The base statement of the user's live tasks matching query's filters, its order, and their parameters
-    (the priority sort needs the priority ids by level)."""
+    """The base statement of the user's live tasks matching query's filters, its order, and their parameters.
+
+    The priority sort needs the priority ids by level.
+    """
     filters = frozenset(name for name in FILTERS if name in query)
     base, order = _list_shape(filters, query["sort_by"], query["sort_order"] == "desc", priority_ids)
     params = {name: query[name] for name in filters}

@@ -26,6 +26,7 @@ def _lifetime(name: str) -> int:
 
 
 def access_token(user_id: uuid.UUID, sid: str) -> dict[str, Any]:
+    """A new access token for the user in session sid, as the token response carries it."""
     return {
         "access_token": create_access_token(identity=str(user_id), additional_claims={"sid": sid}),
         "token_type": "Bearer",
@@ -128,6 +129,7 @@ def _failed(_header: dict[str, Any], _payload: dict[str, Any]) -> Response:
 
 
 def init_app(app: Flask) -> None:
+    """Set up JWT on app: the revocation check and the error responses for missing and bad tokens."""
     jwt.init_app(app)
     jwt.token_in_blocklist_loader(_is_revoked)
     jwt.unauthorized_loader(_missing)

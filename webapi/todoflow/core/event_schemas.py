@@ -21,6 +21,7 @@ class InvalidEvent(ValueError):
 
 @cache
 def validator(event_type: str) -> Draft202012Validator:
+    """The checked JSON Schema validator of event_type's data; InvalidEvent for an unknown type."""
     if event_type not in TOPICS:
         raise InvalidEvent(f"unknown event type {event_type!r}")
     schema = json.loads((SCHEMA_DIR / f"{event_type}.json").read_text())

@@ -27,6 +27,7 @@ TOPICS: tuple[str, ...] = (
 
 
 def utc_now() -> datetime:
+    """The current time, timezone-aware in UTC."""
     return datetime.now(UTC)
 
 

@@ -22,7 +22,7 @@ INSERT = text(
 
 
 def _json_value(value: Any) -> Any:
-    """value as the event's JSON carries it: datetimes in UTC with Z, dates and UUIDs as strings."""
+    """Return value as the event's JSON carries it: datetimes in UTC with Z, dates and UUIDs as strings."""
     if value is None or isinstance(value, str | bool | int | float):
         return value
     if isinstance(value, datetime):
@@ -37,7 +37,7 @@ def _json_value(value: Any) -> Any:
 
 
 def to_json_data(data: dict[str, Any]) -> dict[str, Any]:
-    """data with dates, datetimes and UUIDs as the strings the schemas expect.
+    """Return data with dates, datetimes and UUIDs as the strings the schemas expect.
 
     Converted in place of a json.dumps/json.loads round trip: the event is then dumped once, for the row.
     """

@@ -86,8 +86,11 @@ def _occurrence_of(row: str, n: str) -> str:
 
 
 def _steps(row: str, day: str) -> str:
-    """SQL: the largest n whose occurrence can be on or before day: exact for days and weeks; for months and
-    years occurrence n falls in day's month or year (or earlier) and may still lie after day."""
+    """SQL: the largest n whose occurrence can be on or before day.
+
+    Exact for days and weeks; for months and years occurrence n falls in day's month or year (or earlier) and may
+    still lie after day.
+    """
     return f"""(CASE {row}.recurrence_type
         WHEN 'daily' THEN ({day} - {row}.start_date) / {row}.recurrence_interval
         WHEN 'weekly' THEN ({day} - {row}.start_date) / (7 * {row}.recurrence_interval)
@@ -185,6 +188,7 @@ class ExpandResult:
     skipped_rows: int = 0  # series that might be due but cannot be processed (logged by id; see guards)
 
     def counts(self) -> dict[str, int]:
+        """The counts by name, for the run's report."""
         return asdict(self)
 
 
@@ -244,6 +248,7 @@ def _expand_chunk(conn: psycopg.Connection[Any], params: dict[str, Any], result:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the expand command's options to parser."""
     add_as_of(parser)
     parser.add_argument("--shard", type=int, default=0, help="this run's shard, 0 <= K < N (default 0)")
     add_count(parser, "--shards", 1, "number of shards N")
@@ -252,6 +257,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run the expand command with the parsed args; the process exit code."""
     if not 0 <= args.shard < args.shards:
         log.error("--shard must be in [0, %d)", args.shards)
         return 2

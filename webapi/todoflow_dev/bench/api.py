@@ -70,7 +70,7 @@ class Run:
 
 
 def ensure_tools() -> None:
-    """wrk and hey come from Debian's packages; install them when missing."""
+    """Install wrk and hey from Debian's packages when missing."""
     missing = [tool for tool in ("wrk", "hey") if shutil.which(tool) is None]
     if not missing:
         return
@@ -83,6 +83,7 @@ def ensure_tools() -> None:
 
 
 def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -100,6 +101,7 @@ def prepare_database() -> str:
 
 
 def call(base: str, method: str, path: str, body: dict[str, Any] | None = None, token: str | None = None) -> Any:
+    """One JSON request to the server at base; its decoded answer."""
     data = json.dumps(body).encode() if body else None
     request = urllib.request.Request(base + path, method=method, data=data)  # noqa: S310 - our loopback server
     request.add_header("Content-Type", "application/json")
@@ -118,7 +120,7 @@ def user_with_token(base: str, email: str) -> tuple[str, str]:
 
 
 def seed_tasks(url: str, user_id: str, count: int) -> None:
-    """count tasks with spread due dates and priorities, in one set-based insert."""
+    """Insert count tasks with spread due dates and priorities, in one set-based insert."""
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(
             """INSERT INTO tasks (user_id, title, description, priority_id, due_date, created_at, updated_at)
@@ -227,8 +229,9 @@ def total_is_opt_in(base: str, token: str) -> bool:
 def closed_loop(
     bases: dict[str, str], list_token: str, create_token: str, with_total: bool, rounds: int = ROUNDS
 ) -> dict[str, dict[str, Run]]:
-    """List (as the user with 1,000 tasks; with the total too when it is opt-in) and create (as another user)
-    on each server, closed loop.
+    """List and create on each server, closed loop.
+
+    List as the user with 1,000 tasks (with the total too when it is opt-in), create as another user.
 
     The servers take turns, round after round, so a burst of other work on the shared machine hits both
     alike; each keeps its best round.
@@ -310,6 +313,7 @@ def report(
     threads: int,
     load: tuple[str, str],
 ) -> str:
+    """The Markdown section: closed-loop and fixed-rate figures, the API's share of its floor, earlier runs."""
     ratio = {name: api[name].rps / floor[name].rps for name in api}
     labels = {
         "list": "GET /api/tasks (page of 20 of 1,000)"
@@ -455,8 +459,10 @@ def _flood_result(proc: subprocess.Popen[str]) -> tuple[float, dict[str, int]]:
 
 
 def hey_csv(url: str, token: str, seconds: int, rate: int) -> Run:
-    """GET url at about rate req/s (rate workers, 1 req/s each) with every latency kept: percentiles of all of
-    them, however few (hey's own summary omits the high percentiles of a short, slow run)."""
+    """GET url at about rate req/s (rate workers, 1 req/s each) with every latency kept.
+
+    Percentiles of all of them, however few (hey's own summary omits the high percentiles of a short, slow run).
+    """
     argv = ["hey", "-z", f"{seconds}s", "-c", str(rate), "-q", "1", "-t", "60", "-o", "csv"]
     argv += ["-H", f"Authorization: Bearer {token}", url]
     output = subprocess.run(argv, capture_output=True, text=True, check=True).stdout

@@ -64,6 +64,7 @@ class JobRun:
 
 
 def prepare_database() -> str:
+    """Start the dev PostgreSQL and give a freshly migrated benchmark database; its URL."""
     from todoflow.core import db
     from todoflow_dev.devstack import postgres
 
@@ -156,6 +157,7 @@ def run_job(argv: list[str], env: dict[str, str], database_url: str, application
 
 
 def job_env(database_url: str, **extra: str) -> dict[str, str]:
+    """The environment of a job process: this one's, plus the database URL and extra."""
     return os.environ | {"DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1"} | extra
 
 
@@ -173,12 +175,14 @@ def timed_sql(database_url: str, sql: str, params: tuple[object, ...] = ()) -> t
 
 
 def reset(conn: psycopg.Connection, *tables: str) -> None:
+    """Empty tables, then vacuum, analyze and checkpoint so the next measurement starts clean."""
     conn.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
     conn.execute("VACUUM ANALYZE")
     conn.execute("CHECKPOINT")
 
 
 def seed_users(conn: psycopg.Connection) -> None:
+    """Insert USERS users, their time zones spread over ZONES."""
     conn.execute(
         """INSERT INTO users (email, password_hash, timezone)
            SELECT 'bench' || i || '@example.com', 'x', (%s::text[])[1 + i %% %s] FROM generate_series(1, %s) i""",
@@ -187,7 +191,7 @@ def seed_users(conn: psycopg.Connection) -> None:
 
 
 def seed_series(conn: psycopg.Connection, count: int) -> None:
-    """count daily series starting Jan 1, never expanded: each catches up DAYS occurrences as of Jan 10.
+    """Insert count daily series starting Jan 1, never expanded: each catches up DAYS occurrences as of Jan 10.
 
     Created the day before they start (an outage since), so the creation policy leaves all DAYS to catch up.
     """
@@ -259,8 +263,11 @@ CROSS JOIN LATERAL (SELECT md5(t.id || c.topic)::uuid AS id, c.topic) AS e
 
 
 def bench_expand(url: str, with_others: bool = True) -> Expansion:
-    """The expansion in one process, then the bare statements writing the same rows right after it (so the
-    ratio compares like with like on a shared machine); with_others adds the tenth and the sharded run."""
+    """The expansion in one process, then the bare statements writing the same rows right after it.
+
+    Right after, so the ratio compares like with like on a shared machine; with_others adds the tenth and the
+    sharded run.
+    """
     with psycopg.connect(url, autocommit=True) as conn:
         seed_users(conn)
     argv = ["expand-recurrences", "--as-of", EXPAND_AS_OF]
@@ -302,6 +309,7 @@ JOIN (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM users) u ON u.n =
 
 
 def bench_sweep(url: str) -> JobRun:
+    """The due-date sweep over SWEEP_TASKS tasks, SWEEP_DUE of them due."""
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("TRUNCATE tasks, event_outbox, notifications, recurring_tasks RESTART IDENTITY CASCADE")
         conn.execute(SWEEP_SEED, {"due": SWEEP_DUE, "tasks": SWEEP_TASKS, "users": USERS})
@@ -360,6 +368,7 @@ def _produce(bootstrap: str, count: int) -> None:
 
 
 def bench_event_log(url: str) -> JobRun:
+    """The event-log writer consuming EVENTS events from a bench Kafka broker."""
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("TRUNCATE task_event_log, consumed_events")
         conn.execute("CHECKPOINT")
@@ -443,6 +452,7 @@ def run_expansion_only() -> str:
 
 
 def run() -> str:
+    """Run the pipeline benchmarks (expansion, sweep, event log); the Markdown section."""
     url = prepare_database()
     expansion = bench_expand(url)
     sweep = bench_sweep(url)

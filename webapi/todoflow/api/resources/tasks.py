@@ -32,6 +32,7 @@ ONE = "/<int:task_id>"
     operation_id="createTask",
 )
 def create_task(data: dict[str, Any]) -> Any:
+    """Create a task for the current user."""
     owner = current_user_id()
     quotas.ensure_room(db.session, owner, "open_tasks")
     row = task_store.create(db.session, owner, data)
@@ -43,11 +44,13 @@ def create_task(data: dict[str, Any]) -> Any:
     bp, "GET", "", "List tasks (filtered, sorted, one page)", query=TaskQuery, out=TaskPage, operation_id="listTasks"
 )
 def list_tasks(query: dict[str, Any]) -> Any:
+    """One page of the current user's tasks."""
     return task_store.page(db.session, current_user_id(), query)
 
 
 @endpoint(bp, "GET", ONE, "Get a task", out=TaskOut, operation_id="getTask")
 def get_task(task_id: int) -> Any:
+    """One of the current user's tasks."""
     return found(task_store.get(db.session, current_user_id(), task_id), "task")
 
 
@@ -72,6 +75,7 @@ REARMS, DEFAULTS = "Changing due_date re-arms its reminder.", "Omitted optional 
     operation_id="updateTask",
 )
 def patch_task(task_id: int, data: dict[str, Any]) -> Any:
+    """Change some fields of a task."""
     return _change(task_id, data)
 
 
@@ -87,6 +91,7 @@ def patch_task(task_id: int, data: dict[str, Any]) -> Any:
     operation_id="replaceTask",
 )
 def replace_task(task_id: int, data: dict[str, Any]) -> Any:
+    """Replace a task's fields."""
     return _change(task_id, data)
 
 
@@ -101,11 +106,13 @@ def replace_task(task_id: int, data: dict[str, Any]) -> Any:
     operation_id="deleteTask",
 )
 def delete_task(task_id: int) -> Any:
+    """Delete a task."""
     return deleted(task_store.delete(db.session, current_user_id(), task_id), "task")
 
 
 @endpoint(bp, "POST", f"{ONE}/complete", "Mark a task completed", out=TaskOut, write=True, operation_id="completeTask")
 def complete_task(task_id: int) -> Any:
+    """Mark a task completed."""
     row = found(task_store.set_completed(db.session, current_user_id(), task_id, True), "task")
     db.session.commit()
     return row
@@ -122,6 +129,7 @@ def complete_task(task_id: int) -> Any:
     operation_id="reopenTask",
 )
 def reopen_task(task_id: int) -> Any:
+    """Mark a completed task open again."""
     owner = current_user_id()
     task = task_store.get(db.session, owner, task_id)
     if task is not None and task["completed"]:
@@ -142,6 +150,7 @@ def reopen_task(task_id: int) -> Any:
     operation_id="listTaskEvents",
 )
 def task_events(task_id: int, query: dict[str, Any]) -> Any:
+    """A task's history, oldest first."""
     owner = current_user_id()
     if not task_store.exists_including_deleted(db.session, owner, task_id):
         raise NotFound("no such task")
