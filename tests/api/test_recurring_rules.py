@@ -120,8 +120,11 @@ def test_every_rejected_rule_names_its_part(client: Any, alice: ApiUser, text: s
 
 
 def test_rule_without_occurrence_after_the_end_date_is_a_400(client: Any, alice: ApiUser) -> None:
-    error = error_of(_post(client, alice, rrule="FREQ=MONTHLY;BYMONTHDAY=31", end_date="2030-01-20"))
-    assert "rrule" in error["details"]["json"]
+    response = _post(client, alice, rrule="FREQ=MONTHLY;BYMONTHDAY=31", end_date="2030-01-20")
+    assert response.status_code == 400, response.get_json()
+    error = error_of(response)
+    assert error["code"] == "validation_error" and error["message"] == "Validation error"
+    assert "no occurrence on or after 2030-01-01" in error["details"]["json"]["rrule"]["rrule"][0]
 
 
 def test_preview_of_seed_types_follows_the_month_end_clamp(client: Any, alice: ApiUser) -> None:

@@ -31,6 +31,12 @@ class Conflict(DomainError):
     """The change conflicts with the resource's state or a per-user limit (series_ended, webhook_limit, ...)."""
 
 
+class Invalid(DomainError):
+    """Input that passed its schema but that the domain refuses; details name the field, as validation does."""
+
+    code = "validation_error"
+
+
 class UnknownUser(DomainError):
     """The token is valid but its user no longer exists."""
 

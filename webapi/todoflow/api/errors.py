@@ -98,6 +98,7 @@ def validation(field: str, message: str) -> HTTPError:
 DOMAIN_STATUS: dict[type[domain_errors.DomainError], int] = {
     domain_errors.NotFound: 404,
     domain_errors.BadCursor: 400,
+    domain_errors.Invalid: 400,
     domain_errors.UnknownUser: 401,
     domain_errors.RetryLater: 429,
     domain_errors.Conflict: 409,

@@ -19,7 +19,7 @@ from sqlalchemy import Table, false, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from todoflow.api import errors
+from todoflow.api.domain_errors import Conflict, Invalid, UnknownUser
 from todoflow.core import rrule
 from todoflow.core.events import RECURRING_TASK_DUE, TASK_CREATED
 from todoflow.core.models import RecurringTask, Task, User
@@ -85,14 +85,12 @@ def rule_fields(session: Session, user_id: uuid.UUID, fields: dict[str, Any]) ->
     rule = parsed(fields["rrule"])
     timezone = session.execute(select(users.c.timezone).where(users.c.id == user_id)).scalar_one_or_none()
     if timezone is None:
-        raise errors.api_error(401, "unknown_user", "the token's user no longer exists")
+        raise UnknownUser("the token's user no longer exists")
     day = max(fields["start_date"], local_today(timezone))
     first = rrule.index_of_first_on_or_after(rule, fields["start_date"], day)
     end = fields.get("end_date")
     if first is None or (end is not None and first[1] > end):
-        raise errors.api_error(
-            400,
-            "validation_error",
+        raise Invalid(
             "Validation error",
             {"json": {"rrule": {"rrule": [f"the series has no occurrence on or after {day} (its first day)"]}}},
         )
@@ -267,7 +265,7 @@ def resume_completion(row: Row) -> dict[str, Any]:
     """
     end = _ends(row)
     if end is not None and row["next_due_at"] > end:
-        raise errors.api_error(409, "series_ended", f"the series ended on {end}: no occurrence is left to resume")
+        raise Conflict(f"the series ended on {end}: no occurrence is left to resume", code="series_ended")
     return {"next_due_at": row["next_due_at"], "next_index": row["next_index"]}
 
 
@@ -278,5 +276,5 @@ def resume_rule(row: Row) -> dict[str, Any]:
     first = rrule.index_of_first_on_or_after(rule, row["start_date"], day)
     end = _ends(row)
     if first is None or (end is not None and first[1] > end):
-        raise errors.api_error(409, "series_ended", "the series has ended: no occurrence is left to resume")
+        raise Conflict("the series has ended: no occurrence is left to resume", code="series_ended")
     return {"next_index": first[0], "next_due_at": first[1]}
