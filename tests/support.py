@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 TODOFLOW = str(Path(sys.executable).with_name("todoflow"))
 
@@ -119,3 +120,13 @@ class StatsdListener:
         self._stop.set()
         self._thread.join(2)
         self.sock.close()
+
+
+def stop_group(proc: subprocess.Popen[Any], timeout: float = 30.0) -> None:
+    """Stop the process group proc leads: SIGTERM, then SIGKILL if it is still there after timeout seconds."""
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()

@@ -29,6 +29,8 @@ import pytest
 from docker.utils.build import exclude_paths
 from packaging.utils import canonicalize_name
 
+from tests.support import stop_group
+
 REPO = Path(__file__).resolve().parents[1]
 DOCKERFILE = REPO / "images" / "app" / "Dockerfile"
 INSTALL_SCRIPT = "images/app/install.sh"
@@ -297,12 +299,7 @@ def start(image_env: ImageEnv, service_env: dict[str, str], tmp_path: Path) -> I
     yield _start
     for proc, _ in started:
         if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+            stop_group(proc)
 
 
 def _wait(check, proc: subprocess.Popen[bytes], log: Path, what: str, timeout: float = 90) -> None:

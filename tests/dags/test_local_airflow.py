@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -13,6 +12,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from tests.support import stop_group
 from todoflow.core.settings import LOCAL_KAFKA_PORT
 from todoflow_dev.devstack import airflow as local_airflow
 from todoflow_dev.devstack import postgres as local_pg
@@ -124,12 +124,7 @@ def test_airflow_log_servers_listen_on_loopback_only(airflow_metadata: str, tmp_
         assert up_at is not None, f"{seen}\n{log.read_text(errors='replace')[-5000:]}"
         assert {ip for ip, _ in seen} == {"127.0.0.1"}, seen
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_group(proc)
 
 
 def test_task_logs_are_fetched_from_loopback(airflow_metadata: str) -> None:

@@ -194,7 +194,13 @@ class Settings(Group):
     statsd_host: str = setting("STATSD_HOST", str, "127.0.0.1", "where metrics go")
     statsd_port: int = _port("STATSD_PORT", 8125, "StatsD's UDP port")
     statsd_prefix: str = setting("STATSD_PREFIX", str, "todoflow", "prefix of every metric name")
-    db_pool_size: int = setting("DB_POOL_SIZE", int, 5, "SQLAlchemy pool size per process", minimum=1)
+    db_pool_size: int = setting(
+        "DB_POOL_SIZE",
+        int,
+        5,
+        "SQLAlchemy pool size per pool and process (the API keeps two: transactions, autocommit reads)",
+        minimum=1,
+    )
     # Kafka security (managed Kafka: SASL_SSL + SCRAM); checked together and made client settings by core/kafka.py.
     kafka_security_protocol: str = setting(
         "KAFKA_SECURITY_PROTOCOL", str, "PLAINTEXT", "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL"
